@@ -1,2 +1,4 @@
-// placeholder: replaced by the package's implementation
-export const packageName = '@tsvmm/guest-memory'
+// @tsvmm/guest-memory: guest physical memory regions with bounds-checked little-endian access
+// and atomic bit operations on 32-bit lanes. Pure: loads no native code.
+export { GuestMemoryError, type GuestMemoryFault } from './errors.js'
+export { GuestMemory, type GuestMemoryRegion } from './guest-memory.js'
