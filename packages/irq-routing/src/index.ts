@@ -1,2 +1,37 @@
-// placeholder: replaced by the package's implementation
-export const packageName = '@tsvmm/irq-routing'
+// @tsvmm/irq-routing: the model of KVM's GSI routing table (struct kvm_irq_routing) for x86:
+// entries, byte-exact encode/decode, the kernel's validation rules, and a VMM's RoutingTable.
+// Pure: loads no native code; constants come from @tsvmm/kvm-sys/abi.
+
+export { decodeRouting, encodedSize, encodeRouting } from './codec.js'
+export type {
+  HvSintRoute,
+  IrqchipRoute,
+  MsiRoute,
+  RoutingEntry,
+  RoutingEntryType,
+  S390AdapterRoute,
+  XenEvtchnRoute,
+} from './entry.js'
+export { entryShapeError, normalizeEntry } from './entry.js'
+export { RoutingError, type RoutingErrorCode, type RoutingRule } from './errors.js'
+export { defaultIrqchipRoutes, LEGACY_GSI_COUNT, PIC_GSI_COUNT } from './legacy.js'
+export {
+  type IrqfdRequest,
+  type RoutingKernel,
+  RoutingTable,
+  type RoutingTableOptions,
+} from './table.js'
+export {
+  type AcceptedRoute,
+  checkRouting,
+  entryRuleError,
+  IOAPIC_PINS,
+  PIC_PINS,
+  type ResolvedValidateOptions,
+  resolveValidateOptions,
+  sharedGsiError,
+  type ValidateOptions,
+  validateRouting,
+  XEN_2L_PORTS_32,
+  XEN_2L_PORTS_64,
+} from './validate.js'

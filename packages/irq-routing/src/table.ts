@@ -1,0 +1,397 @@
+// What a VMM keeps of its GSI routing: the table KVM has (committed) and the one being edited
+// (staged), GSI allocation, and the irqfds bound to GSIs. KVM_SET_GSI_ROUTING replaces the whole
+// table, so every commit sends all routes; a rejected commit leaves KVM's previous table in force
+// and this model returns to it. irqfds are assigned only once their route is in KVM, and
+// deassigned before their route leaves it.
+
+import { encodedSize, encodeRouting } from './codec.js'
+import { entryShapeError, normalizeEntry, type RoutingEntry } from './entry.js'
+import { RoutingError } from './errors.js'
+import { defaultIrqchipRoutes, LEGACY_GSI_COUNT } from './legacy.js'
+import {
+  type AcceptedRoute,
+  checkRouting,
+  entryRuleError,
+  type ResolvedValidateOptions,
+  resolveValidateOptions,
+  sharedGsiError,
+  type ValidateOptions,
+} from './validate.js'
+
+/** One KVM_IRQFD call: bind (or unbind, with `deassign`) an eventfd to a GSI. */
+export interface IrqfdRequest {
+  /** The eventfd. */
+  fd: number
+  gsi: number
+  /** KVM_IRQFD_FLAG_DEASSIGN */
+  deassign: boolean
+  /** With KVM_IRQFD_FLAG_RESAMPLE: the eventfd signalled when a level interrupt is EOIed. */
+  resampleFd?: number
+}
+
+/**
+ * The kernel side of a RoutingTable: a VMM passes an adapter over its VM file descriptor;
+ * unit tests pass a test double. Both methods throw when the ioctl fails.
+ */
+export interface RoutingKernel {
+  /** KVM_SET_GSI_ROUTING with the encoded `struct kvm_irq_routing`. */
+  setGsiRouting(table: Uint8Array): void
+  /** KVM_IRQFD */
+  irqfd(request: IrqfdRequest): void
+}
+
+/** How the table is set up. */
+export interface RoutingTableOptions extends ValidateOptions {
+  /**
+   * What KVM holds before the first commit. KVM_CREATE_IRQCHIP installs the default PIC and
+   * IOAPIC routes (`'default'`, the default with `irqchip: 'kernel'`); a split irqchip starts
+   * empty (`'empty'`, the default with `irqchip: 'split'`).
+   */
+  initial?: 'default' | 'empty'
+}
+
+interface Irqfd {
+  fd: number
+  gsi: number
+  resampleFd: number | undefined
+  /** true once KVM_IRQFD has bound it */
+  assigned: boolean
+}
+
+/**
+ * The GSI routing table of one VM. Edits (`add`, `replace`, `remove`, `releaseGsi`) are staged
+ * and checked against KVM's rules at once; `commit` sends the whole staged table with
+ * KVM_SET_GSI_ROUTING. If the kernel (or the validator) rejects it, the staged edits are dropped
+ * and the table is again what KVM has.
+ */
+export class RoutingTable {
+  readonly #kernel: RoutingKernel
+  readonly #options: ResolvedValidateOptions
+  /** gsi -> routes, what KVM has */
+  #committed: Map<number, RoutingEntry[]>
+  /** gsi -> routes, being edited */
+  #staged: Map<number, RoutingEntry[]>
+  #stagedCount: number
+  #dirty = false
+  /** GSIs handed out by allocateGsi and not yet released */
+  readonly #allocated = new Set<number>()
+  readonly #irqfds: Irqfd[] = []
+  #buffer = new Uint8Array(0)
+
+  /** `kernel` receives the ioctls; `options` are the validator's, plus the initial table. */
+  constructor(kernel: RoutingKernel, options: RoutingTableOptions = {}) {
+    this.#kernel = kernel
+    this.#options = resolveValidateOptions(options)
+    const initial = options.initial ?? (this.#options.irqchip === 'kernel' ? 'default' : 'empty')
+    if (initial !== 'default' && initial !== 'empty') {
+      throw new RoutingError('options', `initial ${String(initial)} is not 'default' or 'empty'`)
+    }
+    this.#committed = new Map()
+    if (initial === 'default') {
+      for (const route of defaultIrqchipRoutes()) {
+        const onGsi = this.#committed.get(route.gsi)
+        if (onGsi) onGsi.push(route)
+        else this.#committed.set(route.gsi, [route])
+      }
+    }
+    this.#staged = cloneTable(this.#committed)
+    this.#stagedCount = countRoutes(this.#staged)
+  }
+
+  /** The most routes (and the GSI limit) this table accepts. */
+  get maxRoutes(): number {
+    return this.#options.maxRoutes
+  }
+
+  /** True when staged edits wait for `commit`. */
+  get dirty(): boolean {
+    return this.#dirty
+  }
+
+  /** Number of staged routes. */
+  get size(): number {
+    return this.#stagedCount
+  }
+
+  /**
+   * Reserves the lowest GSI at or above 24 (0-23 are the legacy irqchip pins) that is neither
+   * allocated nor routed. A RoutingError `ENOSPC` when every GSI below maxRoutes is taken.
+   */
+  allocateGsi(): number {
+    for (let gsi = LEGACY_GSI_COUNT; gsi < this.#options.maxRoutes; gsi++) {
+      if (!this.#allocated.has(gsi) && !this.#staged.has(gsi) && !this.#committed.has(gsi)) {
+        this.#allocated.add(gsi)
+        return gsi
+      }
+    }
+    throw new RoutingError(
+      'gsi-exhausted',
+      `no free GSI below ${this.#options.maxRoutes}`,
+      undefined,
+      'ENOSPC',
+    )
+  }
+
+  /**
+   * Gives `gsi` back to the allocator and stages the removal of its routes (its irqfds are
+   * deassigned at the next commit, before the routes go). The number is reused only once
+   * KVM no longer has routes on it.
+   */
+  releaseGsi(gsi: number): void {
+    this.#allocated.delete(gsi)
+    if (this.#staged.has(gsi)) this.remove(gsi)
+  }
+
+  /**
+   * Stages one more route. Checked at once against KVM's rules and the routes staged on the
+   * same GSI; a RoutingError names the broken rule and nothing is staged then.
+   */
+  add(entry: RoutingEntry): void {
+    const route = this.#checked(entry, this.#staged.get(entry?.gsi) ?? [], this.#stagedCount + 1)
+    const onGsi = this.#staged.get(route.gsi)
+    if (onGsi) onGsi.push(route)
+    else this.#staged.set(route.gsi, [route])
+    this.#stagedCount++
+    this.#dirty = true
+  }
+
+  /**
+   * Stages `entries` as the only routes of `gsi` (each must carry that gsi). Irqfds on the GSI
+   * stay bound: KVM moves them to the new routes. All or nothing.
+   */
+  replace(gsi: number, entries: readonly RoutingEntry[]): void {
+    if (entries.length === 0) {
+      this.remove(gsi)
+      return
+    }
+    const previous = this.#staged.get(gsi)?.length ?? 0
+    const accepted: RoutingEntry[] = []
+    for (const entry of entries) {
+      if (entry?.gsi !== gsi) {
+        throw new RoutingError('entry-shape', `replace(${gsi}) got a route for GSI ${entry?.gsi}`)
+      }
+      const count = this.#stagedCount - previous + accepted.length + 1
+      accepted.push(this.#checked(entry, accepted, count, accepted.length))
+    }
+    this.#staged.set(gsi, accepted)
+    this.#stagedCount += accepted.length - previous
+    this.#dirty = true
+  }
+
+  /** Stages the removal of every route of `gsi`; a no-op for an unrouted GSI. */
+  remove(gsi: number): void {
+    const onGsi = this.#staged.get(gsi)
+    if (!onGsi) return
+    this.#staged.delete(gsi)
+    this.#stagedCount -= onGsi.length
+    this.#dirty = true
+  }
+
+  /** Staged routes: of one GSI, or all of them ordered by GSI. Copies, as decodeRouting returns. */
+  routes(gsi?: number): RoutingEntry[] {
+    return flatten(this.#staged, gsi)
+  }
+
+  /** What KVM has: the routes of the last successful commit (or the initial table). */
+  committedRoutes(gsi?: number): RoutingEntry[] {
+    return flatten(this.#committed, gsi)
+  }
+
+  /**
+   * The staged table as `struct kvm_irq_routing`, in a buffer the table keeps (valid until the
+   * next call of `encode` or `commit`).
+   */
+  encode(): Uint8Array {
+    const entries = sortedEntries(this.#staged)
+    const size = encodedSize(entries.length)
+    if (this.#buffer.byteLength < size) {
+      this.#buffer = new Uint8Array(Math.max(size, encodedSize(64), this.#buffer.byteLength * 2))
+    }
+    return encodeRouting(entries, this.#buffer)
+  }
+
+  /**
+   * Sends the staged table to KVM (KVM_SET_GSI_ROUTING replaces the whole table). Order:
+   * deassign irqfds of GSIs that lose every route, set the table, then assign irqfds waiting for
+   * their route. If validation or the kernel rejects the table, the deassigned irqfds are bound
+   * again, the staged edits are dropped and the error (RoutingError, or the kernel's) is thrown:
+   * KVM and this model keep the previous table. If only an irqfd assignment fails afterwards,
+   * the table stays committed, that irqfd is dropped and the first such error is thrown.
+   */
+  commit(): void {
+    if (!this.#dirty) {
+      this.#assignWaiting()
+      return
+    }
+    const entries = sortedEntries(this.#staged)
+    const invalid = checkRouting(entries, this.#options)
+    if (invalid) {
+      this.#rollback()
+      throw invalid
+    }
+    const bytes = this.encode()
+    const leaving = this.#irqfds.filter((f) => f.assigned && !this.#staged.has(f.gsi))
+    const unbound: Irqfd[] = []
+    try {
+      for (const f of leaving) {
+        this.#kernel.irqfd(request(f, true))
+        f.assigned = false
+        unbound.push(f)
+      }
+      this.#kernel.setGsiRouting(bytes)
+    } catch (error) {
+      for (const f of unbound) {
+        try {
+          this.#kernel.irqfd(request(f, false))
+          f.assigned = true
+        } catch {
+          // the route stays in KVM but its eventfd can no longer be bound: forget it
+          this.#forget(f)
+        }
+      }
+      this.#rollback()
+      throw error
+    }
+    for (const f of unbound) this.#forget(f)
+    this.#committed = cloneTable(this.#staged)
+    this.#dirty = false
+    this.#assignWaiting()
+  }
+
+  /**
+   * Binds eventfd `fd` to `gsi` (KVM_IRQFD). `gsi` must have a staged route. If KVM already has
+   * a route on it the irqfd is assigned now, otherwise at the next successful commit. A fd can be
+   * bound once per VM (KVM answers EBUSY otherwise): RoutingError `EBUSY`.
+   */
+  attachIrqfd(gsi: number, fd: number, options: { resampleFd?: number } = {}): void {
+    if (!this.#staged.has(gsi)) {
+      throw new RoutingError(
+        'gsi-unrouted',
+        `GSI ${gsi} has no route for an irqfd`,
+        undefined,
+        'ENOENT',
+      )
+    }
+    if (this.#irqfds.some((f) => f.fd === fd)) {
+      throw new RoutingError('irqfd-exists', `eventfd ${fd} is already bound`, undefined, 'EBUSY')
+    }
+    const f: Irqfd = { fd, gsi, resampleFd: options.resampleFd, assigned: false }
+    if (this.#committed.has(gsi)) {
+      this.#kernel.irqfd(request(f, false))
+      f.assigned = true
+    }
+    this.#irqfds.push(f)
+  }
+
+  /** Unbinds eventfd `fd` from `gsi` now (KVM_IRQFD with DEASSIGN), or drops it if still waiting. */
+  detachIrqfd(gsi: number, fd: number): void {
+    const f = this.#irqfds.find((x) => x.gsi === gsi && x.fd === fd)
+    if (!f) {
+      throw new RoutingError(
+        'irqfd-unknown',
+        `eventfd ${fd} is not bound to GSI ${gsi}`,
+        undefined,
+        'ENOENT',
+      )
+    }
+    if (f.assigned) this.#kernel.irqfd(request(f, true))
+    this.#forget(f)
+  }
+
+  /** The irqfds of the table: bound in KVM (`assigned`) or waiting for their route. */
+  irqfds(): { fd: number; gsi: number; resampleFd?: number; assigned: boolean }[] {
+    return this.#irqfds.map((f) =>
+      f.resampleFd === undefined
+        ? { fd: f.fd, gsi: f.gsi, assigned: f.assigned }
+        : { fd: f.fd, gsi: f.gsi, resampleFd: f.resampleFd, assigned: f.assigned },
+    )
+  }
+
+  /**
+   * `entry` checked on its own and against `onGsi` (the other routes its GSI will carry) in a
+   * table of `count` routes; `index` is its position in the caller's list, if it has one.
+   */
+  #checked(
+    entry: RoutingEntry,
+    onGsi: readonly RoutingEntry[],
+    count: number,
+    index?: number,
+  ): RoutingEntry {
+    const shape = entryShapeError(entry, index)
+    if (shape) throw shape
+    const o = this.#options
+    if (count > o.maxRoutes) {
+      throw new RoutingError('table-size', `more than ${o.maxRoutes} routes (KVM_CAP_IRQ_ROUTING)`)
+    }
+    if (entry.gsi >= o.maxRoutes) {
+      throw new RoutingError('gsi-range', `gsi ${entry.gsi} is not below ${o.maxRoutes}`, index)
+    }
+    const accepted: AcceptedRoute[] = onGsi.map((e) => ({ entry: e }))
+    const error =
+      (entry.type === 'msi' && entry.devid !== undefined && entryRuleError(entry, index, o)) ||
+      sharedGsiError(entry, index, accepted) ||
+      entryRuleError(entry, index, o)
+    if (error) throw error
+    return normalizeEntry(entry)
+  }
+
+  #assignWaiting(): void {
+    let first: unknown
+    for (const f of [...this.#irqfds]) {
+      if (f.assigned || !this.#committed.has(f.gsi)) continue
+      try {
+        this.#kernel.irqfd(request(f, false))
+        f.assigned = true
+      } catch (error) {
+        this.#forget(f)
+        first ??= error
+      }
+    }
+    if (first !== undefined) throw first
+  }
+
+  #rollback(): void {
+    this.#staged = cloneTable(this.#committed)
+    this.#stagedCount = countRoutes(this.#staged)
+    this.#dirty = false
+    // irqfds waiting for a route that is no longer staged have nothing to wait for
+    for (const f of [...this.#irqfds]) {
+      if (!f.assigned && !this.#staged.has(f.gsi)) this.#forget(f)
+    }
+  }
+
+  #forget(f: Irqfd): void {
+    const i = this.#irqfds.indexOf(f)
+    if (i >= 0) this.#irqfds.splice(i, 1)
+  }
+}
+
+function request(f: Irqfd, deassign: boolean): IrqfdRequest {
+  return f.resampleFd === undefined || deassign
+    ? { fd: f.fd, gsi: f.gsi, deassign }
+    : { fd: f.fd, gsi: f.gsi, deassign, resampleFd: f.resampleFd }
+}
+
+function cloneTable(table: Map<number, RoutingEntry[]>): Map<number, RoutingEntry[]> {
+  const copy = new Map<number, RoutingEntry[]>()
+  for (const [gsi, routes] of table) copy.set(gsi, routes.slice())
+  return copy
+}
+
+function countRoutes(table: Map<number, RoutingEntry[]>): number {
+  let n = 0
+  for (const routes of table.values()) n += routes.length
+  return n
+}
+
+function sortedEntries(table: Map<number, RoutingEntry[]>): RoutingEntry[] {
+  const gsis = [...table.keys()].sort((a, b) => a - b)
+  const out: RoutingEntry[] = []
+  for (const gsi of gsis) for (const e of table.get(gsi) ?? []) out.push(e)
+  return out
+}
+
+function flatten(table: Map<number, RoutingEntry[]>, gsi?: number): RoutingEntry[] {
+  const entries = gsi === undefined ? sortedEntries(table) : (table.get(gsi) ?? [])
+  return entries.map(normalizeEntry)
+}
