@@ -1,0 +1,51 @@
+#!/bin/sh
+# /init of the kvm-host guest (busybox ash, PID 1). It loads kvm_amd, mounts the payload disk,
+# runs the job and powers off. Three serial ports carry everything to the host:
+#   ttyS0  console: kernel messages (quiet) and the markers below, never the command's output
+#   ttyS1  the command's stdout      ttyS2  the command's stderr
+# Marker: "@@kvm-host:<nonce>:<uptime>:<event> [args]", the nonce comes from the kernel command line.
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+exec </dev/null >/dev/console 2>&1
+
+nonce=$(sed -n 's/.*kvmhost\.nonce=\([0-9a-f]*\).*/\1/p' /proc/cmdline)
+mark() { echo "@@kvm-host:$nonce:$(cut -d' ' -f1 /proc/uptime):$*"; }
+# fail <kind> <message>: report and stop; the host maps <kind> to its exit code
+fail() { mark "fail $1 $(echo "$2" | tr '\n' ' ')"; sync; poweroff -f; sleep 60; }
+mark init
+
+# Modules in dependency order, written by the host (busybox insmod does not resolve them).
+while read -r m; do
+  out=$(insmod "/lib/modules/$m.ko" 2>&1) || fail modules "insmod $m: $out"
+done </lib/modules/load-order
+[ -c /dev/kvm ] || fail kvm "no /dev/kvm after loading kvm_amd ($(dmesg | grep -i -E 'kvm|svm' | tail -n 3))"
+mark modules
+
+# The payload disk: /repo (the repository) and /job (what to run), made by the host for this run.
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+mkdir -p /mnt/payload
+out=$(mount -t ext4 -o noatime /dev/vda /mnt/payload 2>&1) || fail payload "mount /dev/vda: $out"
+repo=$(cat /mnt/payload/job/repo)
+mkdir -p "$repo" && mount --bind /mnt/payload/repo "$repo" || fail payload "bind mount of $repo"
+mark mounted
+
+# Raw ports: no \n -> \r\n translation of the command's output.
+stty -F /dev/ttyS1 raw -echo && stty -F /dev/ttyS2 raw -echo || fail payload "stty of ttyS1/ttyS2"
+mark start
+env -i /bin/sh /mnt/payload/job/run.sh </dev/null >/dev/ttyS1 2>/dev/ttyS2
+rc=$?
+# Wait until both ports have sent everything (stty sets the mode with TCSADRAIN).
+stty -F /dev/ttyS1 raw
+stty -F /dev/ttyS2 raw
+mark "exit $rc"
+
+# Leave the disk clean so the host can read collected files from the image.
+kill -9 -1 2>/dev/null
+cd /
+sync
+umount "$repo" && umount /mnt/payload && mark done
+poweroff -f

@@ -1,0 +1,114 @@
+// The cache of prepared inputs (kernel, base image), shared by all runs on this machine.
+// An entry is a directory named by a hash of its inputs; it is built under a temporary name and
+// renamed into place, so a reader never sees half an entry and concurrent runs never clash.
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/**
+ * The cache directory: $TSVMM_KVM_HOST_CACHE, else ~/.cache/tsvmm/kvm-host.
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+export function cacheRoot(env = process.env) {
+  return env.TSVMM_KVM_HOST_CACHE || path.join(os.homedir(), '.cache', 'tsvmm', 'kvm-host')
+}
+
+/**
+ * JSON with object keys sorted, so that equal inputs always give the same text.
+ * @param {unknown} v
+ * @returns {string}
+ */
+export function stableStringify(v) {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify(/** @type {any} */ (v)[k])}`)
+      .join(',')}}`
+  return JSON.stringify(v) ?? 'null'
+}
+
+/**
+ * A short hash of a description of the inputs.
+ * @param {unknown} inputs
+ */
+export function cacheKey(inputs) {
+  return createHash('sha256').update(stableStringify(inputs)).digest('hex').slice(0, 20)
+}
+
+/**
+ * Returns the entry `dir/key`, building it with `build(tmpDir)` when it is absent.
+ * @param {string} dir
+ * @param {string} key
+ * @param {(tmp: string) => Promise<void>} build fills `tmp`, which becomes the entry
+ * @returns {Promise<string>}
+ */
+export async function ensureEntry(dir, key, build) {
+  const final = path.join(dir, key)
+  if (existsSync(path.join(final, '.complete'))) return final
+  mkdirSync(dir, { recursive: true })
+  const tmp = `${final}.tmp-${process.pid}-${Date.now()}`
+  try {
+    await build(tmp)
+    writeFileSync(path.join(tmp, '.complete'), `${new Date().toISOString()}\n`)
+    rmSync(final, { recursive: true, force: true }) // an incomplete leftover
+    renameSync(tmp, final)
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  return final
+}
+
+/** @param {number} pid */
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM'
+  }
+}
+
+/**
+ * Runs `fn` holding a lock directory (mkdir is atomic); a lock whose owner died is taken over.
+ * @template T
+ * @param {string} lockDir
+ * @param {() => Promise<T>} fn
+ * @param {{ waitMs?: number, onWait?: (pid: number) => void }} [opts]
+ * @returns {Promise<T>}
+ */
+export async function withLock(lockDir, fn, opts = {}) {
+  const deadline = Date.now() + (opts.waitMs ?? 30 * 60_000)
+  let told = false
+  mkdirSync(path.dirname(lockDir), { recursive: true })
+  for (;;) {
+    try {
+      mkdirSync(lockDir)
+      writeFileSync(path.join(lockDir, 'pid'), String(process.pid))
+      break
+    } catch (err) {
+      if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err
+      let owner = 0
+      try {
+        owner = Number(readFileSync(path.join(lockDir, 'pid'), 'utf8'))
+      } catch {}
+      if (owner > 0 && !alive(owner)) {
+        rmSync(lockDir, { recursive: true, force: true })
+        continue
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lockDir}`)
+      if (!told && owner > 0) {
+        opts.onWait?.(owner)
+        told = true
+      }
+      await sleep(250)
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true })
+  }
+}
