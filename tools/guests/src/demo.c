@@ -1,0 +1,307 @@
+/*
+ * The demo guest: sets Xen up on every vCPU, then checks event channels end to end, each check a
+ * named result sent to the VMM (protocol.h). vCPU 0 powers the VM off when every check has run.
+ */
+#include "xenguest.h"
+
+#define WAIT_MS 5000
+
+static unsigned ncpus;
+static volatile long ipi_port[MAX_CPUS];
+static volatile long timer_port[MAX_CPUS];
+static volatile int all_done;
+
+/* Every vCPU: an IPI ring. vCPU i sends to vCPU i+1's IPI port and waits for vCPU i-1's event. */
+static void check_ipi(unsigned cpu)
+{
+	unsigned next = (cpu + 1) % ncpus;
+	evtchn_port_t mine = (evtchn_port_t)ipi_port[cpu];
+	uint32_t seen = port_events[mine];
+	long rc = evtchn_send((evtchn_port_t)ipi_port[next]);
+	int got = wait_port_event(mine, seen, WAIT_MS);
+	report("ipi", rc == 0 && got && port_last_cpu[mine] == cpu, rc,
+	       "sent to vcpu%u port %ld (rc %ld); own port %u %s on vcpu%u", next, ipi_port[next], rc, mine,
+	       got ? "fired" : "never fired", port_last_cpu[mine]);
+}
+
+/* Every vCPU: VIRQ_TIMER through VCPUOP_set_singleshot_timer, delivered to this vCPU. */
+static void check_virq_timer(unsigned cpu)
+{
+	evtchn_port_t port = (evtchn_port_t)timer_port[cpu];
+	uint64_t now = xen_now_ns();
+	uint32_t seen = port_events[port];
+	/* Without a pvclock the deadline is in the past, which Xen fires at once. */
+	struct vcpu_set_singleshot_timer t = {.timeout_abs_ns = now ? now + 1000000 : 1, .flags = 0};
+	long rc = HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, cpu, &t);
+	int got = wait_port_event(port, seen, WAIT_MS);
+	uint64_t later = xen_now_ns();
+	report("virq_timer", rc == 0 && got && port_last_cpu[port] == cpu && now != 0, rc,
+	       "port %u: singleshot rc %ld, %s on vcpu%u; system time %lu -> %lu ms", port, rc,
+	       got ? "fired" : "never fired", port_last_cpu[port], (unsigned long)udiv64(now, 1000000, NULL),
+	       (unsigned long)udiv64(later, 1000000, NULL));
+}
+
+static void check_set_timer_op(void)
+{
+	evtchn_port_t port = (evtchn_port_t)timer_port[0];
+	uint64_t now = xen_now_ns();
+	uint32_t seen = port_events[port];
+	long rc = HYPERVISOR_set_timer_op(now ? now + 2000000 : 1);
+	int got = wait_port_event(port, seen, WAIT_MS);
+	report("set_timer_op", rc == 0 && got, rc, "rc %ld, VIRQ_TIMER %s", rc, got ? "fired" : "never fired");
+}
+
+static long loop_a = -1, loop_b = -1;
+
+static void check_loopback(void)
+{
+	struct evtchn_status sa, sb;
+	loop_a = evtchn_alloc_unbound(DOMID_SELF);
+	long st_unbound = loop_a > 0 ? evtchn_status((evtchn_port_t)loop_a, &sa) : -1;
+	int unbound_ok = st_unbound == 0 && sa.status == EVTCHNSTAT_unbound;
+	loop_b = loop_a > 0 ? evtchn_bind_interdomain(DOMID_SELF, (evtchn_port_t)loop_a) : -1;
+	if (loop_b <= 0) {
+		report("loopback_interdomain", 0, loop_b, "alloc_unbound %ld, bind_interdomain %ld", loop_a, loop_b);
+		return;
+	}
+	evtchn_port_t a = (evtchn_port_t)loop_a, b = (evtchn_port_t)loop_b;
+	evtchn_status(a, &sa);
+	evtchn_status(b, &sb);
+	int peers = sa.status == EVTCHNSTAT_interdomain && sa.u.interdomain.port == b &&
+		    sb.status == EVTCHNSTAT_interdomain && sb.u.interdomain.port == a;
+	uint32_t seen_a = port_events[a], seen_b = port_events[b];
+	long rc1 = evtchn_send(b);
+	int got_a = wait_port_event(a, seen_a, WAIT_MS);
+	long rc2 = evtchn_send(a);
+	int got_b = wait_port_event(b, seen_b, WAIT_MS);
+	report("loopback_interdomain", unbound_ok && peers && !rc1 && !rc2 && got_a && got_b, 0,
+	       "ports %u<->%u: status %s, send b->a %s, a->b %s", a, b, peers ? "peers" : "WRONG",
+	       got_a ? "ok" : "lost", got_b ? "ok" : "lost");
+}
+
+static int settle_no_event(evtchn_port_t port, uint32_t seen)
+{
+	return !wait_port_event(port, seen, 100);
+}
+
+static void check_mask_unmask(void)
+{
+	if (loop_b <= 0) {
+		report("mask_unmask", 0, 0, "no loopback pair");
+		return;
+	}
+	evtchn_port_t a = (evtchn_port_t)loop_a, b = (evtchn_port_t)loop_b;
+	uint32_t seen = port_events[a];
+	evtchn_mask(a);
+	long rc = evtchn_send(b);
+	int held = settle_no_event(a, seen) && evtchn_is_pending(a);
+	long rcu = evtchn_unmask(a);
+	int redelivered = wait_port_event(a, seen, WAIT_MS);
+	/* Unmasking a port that is not masked delivers nothing. */
+	uint32_t after = port_events[a];
+	long rcu2 = evtchn_unmask(a);
+	int quiet = settle_no_event(a, after);
+	report("mask_unmask", !rc && held && !rcu && redelivered && !rcu2 && quiet, rcu,
+	       "masked send %s, unmask %s, second unmask %s", held ? "held pending" : "NOT held",
+	       redelivered ? "re-delivered" : "lost the event", quiet ? "quiet" : "delivered again");
+
+	if (ncpus < 2) return;
+	/* Bound to vCPU 1, unmasked from vCPU 0: the event goes to vCPU 1. */
+	long rcv = evtchn_bind_vcpu(a, 1);
+	seen = port_events[a];
+	evtchn_mask(a);
+	evtchn_send(b);
+	held = settle_no_event(a, seen);
+	evtchn_unmask(a);
+	int got = wait_port_event(a, seen, WAIT_MS);
+	report("mask_unmask_remote", !rcv && held && got && port_last_cpu[a] == 1, rcv,
+	       "bind_vcpu %ld, re-delivered %s on vcpu%u", rcv, got ? "ok" : "never", port_last_cpu[a]);
+	evtchn_bind_vcpu(a, 0);
+}
+
+static void check_close_rebind(void)
+{
+	if (loop_b <= 0) {
+		report("close_rebind", 0, 0, "no loopback pair");
+		return;
+	}
+	evtchn_port_t a = (evtchn_port_t)loop_a, b = (evtchn_port_t)loop_b;
+	struct evtchn_status sa, sb;
+	/* Leave an event pending on a, then close it: the port must come back clean. */
+	evtchn_mask(a);
+	evtchn_send(b);
+	int was_pending = evtchn_is_pending(a);
+	long rc_close = evtchn_close(a);
+	evtchn_status(a, &sa);
+	evtchn_status(b, &sb);
+	int cleared = !evtchn_is_pending(a);
+	long rc_send_closed = evtchn_send(a);
+	evtchn_clear_mask(a);
+	long c = evtchn_bind_interdomain(DOMID_SELF, b);
+	int clean = c > 0 && !evtchn_is_pending((evtchn_port_t)c);
+	uint32_t seen = c > 0 ? port_events[c] : 0;
+	long rc_send = c > 0 ? evtchn_send(b) : -1;
+	int got = c > 0 && wait_port_event((evtchn_port_t)c, seen, WAIT_MS);
+	int ok = was_pending && rc_close == 0 && sa.status == EVTCHNSTAT_closed &&
+		 sb.status == EVTCHNSTAT_unbound && cleared && rc_send_closed == -EINVAL && clean &&
+		 rc_send == 0 && got;
+	report("close_rebind", ok, c,
+	       "close %ld: a %u b %u pending %s; send(closed) %ld; rebound as %ld, %s", rc_close, sa.status,
+	       sb.status, cleared ? "cleared" : "LEFT", rc_send_closed, c, got ? "delivers" : "silent");
+	if (c > 0) loop_a = c;
+}
+
+static void check_backend(void)
+{
+	long p = evtchn_alloc_unbound(0);
+	uint32_t backend_port = 0;
+	long rc = p > 0 ? backend_request(TSVMM_BACKEND_BIND, (uint32_t)p, NULL, &backend_port) : p;
+	struct evtchn_status st;
+	if (p > 0) evtchn_status((evtchn_port_t)p, &st);
+	int bound = rc == 0 && st.status == EVTCHNSTAT_interdomain && st.u.interdomain.dom == 0 &&
+		    st.u.interdomain.port == backend_port;
+	if (!bound) {
+		report("backend_irqfd", 0, rc, "alloc_unbound %ld, backend bind %ld, status %u", p, rc, st.status);
+		report("backend_engine", 0, rc, "no backend");
+		report("backend_from_guest", 0, rc, "no backend");
+		return;
+	}
+	evtchn_port_t port = (evtchn_port_t)p;
+	static const struct {
+		uint32_t op;
+		const char *name;
+	} ways[] = {{TSVMM_BACKEND_SEND_IRQFD, "backend_irqfd"}, {TSVMM_BACKEND_SEND_ENGINE, "backend_engine"}};
+	for (unsigned w = 0; w < 2; w++) {
+		unsigned delivered = 0;
+		long last = 0;
+		/* One event at a time: events sent while one is pending coalesce, as they should. */
+		for (unsigned i = 0; i < 3; i++) {
+			uint32_t seen = port_events[port], one = 1;
+			last = backend_request(ways[w].op, port, &one, NULL);
+			if (last) break;
+			delivered += (unsigned)wait_port_event(port, seen, WAIT_MS);
+		}
+		report(ways[w].name, last == 0 && delivered == 3, last, "port %u <- backend port %u: %u of 3 events, rc %ld",
+		       port, backend_port, delivered, last);
+	}
+	long s1 = evtchn_send(port), s2 = evtchn_send(port);
+	uint32_t received = 0;
+	uint64_t deadline = deadline_ms(WAIT_MS);
+	do {
+		received = 0;
+		backend_request(TSVMM_BACKEND_RECEIVED, port, &received, NULL);
+	} while (received < 1 && time_before_deadline(deadline));
+	long rc_close = backend_request(TSVMM_BACKEND_CLOSE, port, NULL, NULL);
+	evtchn_status(port, &st);
+	report("backend_from_guest", !s1 && !s2 && received >= 1 && !rc_close && st.status == EVTCHNSTAT_unbound,
+	       (long)received, "guest sends %ld %ld, backend saw %u, after backend close: status %u", s1, s2,
+	       received, st.status);
+	evtchn_close(port);
+}
+
+static void check_sched_op(void)
+{
+	long y = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+	/* SCHEDOP_poll returns at once when a polled port is already pending (masked, so it stays). */
+	long p = evtchn_bind_ipi(0);
+	long rc_poll = -1;
+	if (p > 0) {
+		evtchn_mask((evtchn_port_t)p);
+		evtchn_send((evtchn_port_t)p);
+		evtchn_port_t ports[1] = {(evtchn_port_t)p};
+		struct sched_poll poll = {.nr_ports = 1, .timeout = 0};
+		set_xen_guest_handle(poll.ports, ports);
+		rc_poll = HYPERVISOR_sched_op(SCHEDOP_poll, &poll);
+		evtchn_close((evtchn_port_t)p);
+		evtchn_clear_mask((evtchn_port_t)p);
+	}
+	report("sched_op", y == 0 && rc_poll == 0, rc_poll, "yield %ld, poll on a pending port %ld", y, rc_poll);
+}
+
+static void expect(const char *name, long got, long want, const char *what)
+{
+	report(name, got == want, got, "%s = %ld, want %ld", what, got, want);
+}
+
+static void check_errors(void)
+{
+	struct evtchn_send send = {.port = 1};
+	uint64_t now = xen_now_ns();
+	expect("error_unknown_hypercall", hypercall5(60, 0, 0, 0, 0, 0), -ENOSYS, "hypercall 60");
+	expect("error_hypercall_past_page", hypercall5(200, 0, 0, 0, 0, 0), -ENOSYS, "hypercall 200");
+	expect("error_evtchn_unknown_op", HYPERVISOR_event_channel_op(99, &send), -ENOSYS, "EVTCHNOP 99");
+	expect("error_evtchn_fifo", HYPERVISOR_event_channel_op(EVTCHNOP_init_control, &send), -ENOSYS,
+	       "EVTCHNOP_init_control");
+	expect("error_send_port0", evtchn_send(0), -EINVAL, "send(0)");
+	expect("error_send_out_of_range", evtchn_send(NR_PORTS + 5), -EINVAL, "send(NR_PORTS+5)");
+	expect("error_send_virq", evtchn_send((evtchn_port_t)timer_port[0]), -EINVAL, "send(VIRQ port)");
+	expect("error_bind_virq_twice", evtchn_bind_virq(VIRQ_TIMER, 0), -EEXIST, "bind_virq(TIMER) again");
+	expect("error_bind_virq_bad", evtchn_bind_virq(99, 0), -EINVAL, "bind_virq(99)");
+	expect("error_bind_ipi_bad_vcpu", evtchn_bind_ipi(77), -ENOENT, "bind_ipi(vcpu 77)");
+	expect("error_evtchn_efault", HYPERVISOR_event_channel_op(EVTCHNOP_send, (void *)(uintptr_t)0xfffff000u),
+	       -EFAULT, "send with its argument outside RAM");
+	struct vcpu_register_vcpu_info info = {0};
+	expect("error_vcpu_op_bad_vcpu", HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, 99, &info), -ENOENT,
+	       "register_vcpu_info(vcpu 99)");
+	struct vcpu_set_singleshot_timer past = {.timeout_abs_ns = now > 1000000 ? now - 1000000 : 1,
+						 .flags = VCPU_SSHOTTMR_future};
+	expect("error_singleshot_past", HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &past), -ETIME,
+	       "singleshot(past, VCPU_SSHOTTMR_future)");
+	if (ncpus > 1) {
+		struct vcpu_set_singleshot_timer t = {.timeout_abs_ns = now + 1000000000ull, .flags = 0};
+		expect("error_singleshot_other_vcpu", HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 1, &t), -EINVAL,
+		       "singleshot on another vCPU");
+	}
+	struct xen_hvm_evtchn_upcall_vector bad_vec = {.vcpu = 0, .vector = 5};
+	expect("error_upcall_vector_bad", HYPERVISOR_hvm_op(HVMOP_set_evtchn_upcall_vector, &bad_vec), -EINVAL,
+	       "set_evtchn_upcall_vector(5)");
+	expect("error_hvm_op_unknown", HYPERVISOR_hvm_op(99, &bad_vec), -ENOSYS, "hvm_op 99");
+	expect("error_memory_op_unknown", HYPERVISOR_memory_op(99, &bad_vec), -ENOSYS, "memory_op 99");
+	expect("error_sched_op_unknown", HYPERVISOR_sched_op(99, NULL), -ENOSYS, "sched_op 99");
+	expect("error_vcpu_op_unknown", HYPERVISOR_vcpu_op(99, 0, NULL), -ENOSYS, "vcpu_op 99");
+}
+
+static void check_alive(void)
+{
+	/* After the bad calls: the VMM still answers and still delivers. */
+	evtchn_port_t mine = (evtchn_port_t)ipi_port[0];
+	uint32_t seen = port_events[mine];
+	long rc = evtchn_send(mine);
+	int got = wait_port_event(mine, seen, WAIT_MS);
+	report("alive", rc == 0 && got && spurious_irqs == 0, spurious_irqs,
+	       "self IPI %s, %u spurious interrupts", got ? "delivered" : "lost", spurious_irqs);
+}
+
+void guest_main(unsigned cpu)
+{
+	if (cpu == 0) printk("tsvmm demo guest (%u-bit)\n", (unsigned)(sizeof(long) * 8));
+	if (xen_setup_cpu(cpu)) {
+		if (cpu == 0) guest_exit(SHUTDOWN_crash);
+		for (;;) safe_halt();
+	}
+	ncpus = xen_count_cpus();
+	ipi_port[cpu] = evtchn_bind_ipi(cpu);
+	timer_port[cpu] = evtchn_bind_virq(VIRQ_TIMER, cpu);
+	report("bind_per_vcpu", ipi_port[cpu] > 0 && timer_port[cpu] > 0, ipi_port[cpu],
+	       "%u vCPUs; IPI port %ld, VIRQ_TIMER port %ld", ncpus, ipi_port[cpu], timer_port[cpu]);
+	cpu_barrier(ncpus);
+	check_ipi(cpu);
+	check_virq_timer(cpu);
+	cpu_barrier(ncpus);
+	if (cpu != 0) {
+		/* Stay reachable (bind_vcpu and remote unmask target vCPU 1) until vCPU 0 is done. */
+		while (!all_done) safe_halt();
+		for (;;) safe_halt();
+	}
+	check_set_timer_op();
+	check_loopback();
+	check_mask_unmask();
+	check_close_rebind();
+	check_backend();
+	check_sched_op();
+	check_errors();
+	check_alive();
+	all_done = 1;
+	printk("demo guest done\n");
+	guest_exit(SHUTDOWN_poweroff);
+}
