@@ -52,7 +52,7 @@ export function exec(cmd, args, opts = {}) {
     const out = []
     /** @type {Buffer[]} */
     const err = []
-    child.stdout.on('data', (d) => out.push(d))
+    child.stdout?.on('data', (d) => out.push(d))
     child.stderr?.on('data', (d) => err.push(d))
     child.on('error', (e) => resolve({ status: 127, stdout: '', stderr: String(e.message) }))
     child.on('close', (code, signal) =>
