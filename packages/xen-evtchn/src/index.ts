@@ -1,2 +1,26 @@
-// placeholder: replaced by the package's implementation
-export const packageName = '@tsvmm/xen-evtchn'
+// @tsvmm/xen-evtchn: Xen 2-level event channels in userspace. Pure: loads no native code. The
+// kernel offload lives on the separate entry point `@tsvmm/xen-evtchn/kvm`.
+export {
+  EvtchnEngine,
+  type EvtchnEngineOptions,
+  type EvtchnRestoreOptions,
+  type PortInfo,
+} from './engine.js'
+export { EvtchnError, errnoName, XenErrno, type XenErrnoName } from './errno.js'
+export { eventChannelOp, type RegisterValue, vcpuOp } from './hypercall.js'
+export * from './layout.js'
+export {
+  type BackendHandler,
+  type Deliver,
+  type PortRecord,
+  type PortStatus,
+  PortTable,
+} from './ports.js'
+export {
+  type EvtchnSnapshot,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  validateSnapshot,
+} from './snapshot.js'
+export { type EvtchnClock, monotonicClock, type TimerRecord, VcpuTimers } from './timers.js'
+export { type Notify, TwoLevel } from './two-level.js'
