@@ -5,7 +5,11 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.kvm.test.ts', 'apps/*/test/**/*.kvm.test.ts'],
+    include: [
+      'packages/*/test/**/*.kvm.test.ts',
+      'apps/*/test/**/*.kvm.test.ts',
+      'tools/*/test/**/*.kvm.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup: ['tools/kvm-host/require-kvm.ts'],
     // The emulated host has 2 slow vCPUs: one test file at a time keeps timings sane.

@@ -35,9 +35,22 @@ mark mounted
 
 # Raw ports: no \n -> \r\n translation of the command's output.
 stty -F /dev/ttyS1 raw -echo && stty -F /dev/ttyS2 raw -echo || fail payload "stty of ttyS1/ttyS2"
+# The command writes into pipes, not the serial ttys, so that it does not believe it has a terminal
+# (no progress redraws or colours in logs; FORCE_COLOR still works); cat copies them to the ports.
+mkdir -p /run/kvm-host && mkfifo /run/kvm-host/stdout /run/kvm-host/stderr
+cat /run/kvm-host/stdout >/dev/ttyS1 &
+out_pid=$!
+cat /run/kvm-host/stderr >/dev/ttyS2 &
+err_pid=$!
 mark start
-env -i /bin/sh /mnt/payload/job/run.sh </dev/null >/dev/ttyS1 2>/dev/ttyS2
+env -i /bin/sh /mnt/payload/job/run.sh </dev/null >/run/kvm-host/stdout 2>/run/kvm-host/stderr
 rc=$?
+# The copies end when the last writer is gone; a daemon the command left behind still holds the
+# pipes, so give them 5 s and then go on.
+(sleep 5; kill $out_pid $err_pid) 2>/dev/null &
+watchdog=$!
+wait $out_pid $err_pid
+kill $watchdog 2>/dev/null
 # Wait until both ports have sent everything (stty sets the mode with TCSADRAIN).
 stty -F /dev/ttyS1 raw
 stty -F /dev/ttyS2 raw

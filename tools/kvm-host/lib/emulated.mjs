@@ -58,7 +58,7 @@ export async function runEmulated(o, ctx) {
       cwd: process.cwd(),
       repoRoot: ctx.repoRoot,
       nodeDir: path.dirname(base.nodePath),
-      env: selectGuestEnv(process.env),
+      env: selectGuestEnv(process.env, process.stdout.isTTY === true),
     })
     const payload = await buildPayload({
       runDir,

@@ -8,17 +8,22 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /**
  * Picks the caller's environment variables that reach the command: CI, NO_COLOR, FORCE_COLOR and
- * any TSVMM_*. Names a shell cannot export are dropped.
+ * any TSVMM_*. Names a shell cannot export are dropped. The command's output is a pipe in the
+ * guest; when the caller's stdout is a terminal and it set neither NO_COLOR nor FORCE_COLOR,
+ * FORCE_COLOR=1 keeps the colours a terminal user expects.
  * @param {NodeJS.ProcessEnv} env the caller's environment
+ * @param {boolean} [callerHasTerminal] whether the caller's stdout is a terminal
  * @returns {Record<string, string>}
  */
-export function selectGuestEnv(env) {
+export function selectGuestEnv(env, callerHasTerminal = false) {
   /** @type {Record<string, string>} */
   const out = {}
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || !NAME.test(k)) continue
     if (PASSED_VARIABLES.includes(k) || k.startsWith('TSVMM_')) out[k] = v
   }
+  if (callerHasTerminal && env.NO_COLOR === undefined && env.FORCE_COLOR === undefined)
+    out.FORCE_COLOR = '1'
   return out
 }
 
