@@ -24,13 +24,14 @@ done </lib/modules/load-order
 [ -c /dev/kvm ] || fail kvm "no /dev/kvm after loading kvm_amd ($(dmesg | grep -i -E 'kvm|svm' | tail -n 3))"
 mark modules
 
-# The payload disk: /repo (the repository) and /job (what to run), made by the host for this run.
+# Disks made by the host for this run: vda the repository (ext4), vdb the job (a tar archive).
 i=0
-while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-mkdir -p /mnt/payload
-out=$(mount -t ext4 -o noatime /dev/vda /mnt/payload 2>&1) || fail payload "mount /dev/vda: $out"
-repo=$(cat /mnt/payload/job/repo)
-mkdir -p "$repo" && mount --bind /mnt/payload/repo "$repo" || fail payload "bind mount of $repo"
+while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+mkdir -p /run/job
+out=$(tar -xf /dev/vdb -C /run/job 2>&1) || fail payload "job disk: $out"
+repo=$(cat /run/job/repo)
+mkdir -p "$repo"
+out=$(mount -t ext4 -o noatime /dev/vda "$repo" 2>&1) || fail payload "mount of $repo: $out"
 mark mounted
 
 # Raw ports: no \n -> \r\n translation of the command's output.
@@ -43,7 +44,7 @@ out_pid=$!
 cat /run/kvm-host/stderr >/dev/ttyS2 &
 err_pid=$!
 mark start
-env -i /bin/sh /mnt/payload/job/run.sh </dev/null >/run/kvm-host/stdout 2>/run/kvm-host/stderr
+env -i /bin/sh /run/job/run.sh </dev/null >/run/kvm-host/stdout 2>/run/kvm-host/stderr
 rc=$?
 # The copies end when the last writer is gone; a daemon the command left behind still holds the
 # pipes, so give them 5 s and then go on.
@@ -60,5 +61,5 @@ mark "exit $rc"
 kill -9 -1 2>/dev/null
 cd /
 sync
-umount "$repo" && umount /mnt/payload && mark done
+umount "$repo" && mark done
 poweroff -f

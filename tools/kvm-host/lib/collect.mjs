@@ -9,7 +9,7 @@ import { exec } from './exec.mjs'
 const SAFE = /^[A-Za-z0-9._@+/-]+$/
 
 /**
- * Copies `/repo/<rel>` from the image to `<repoRoot>/<rel>` for each directory.
+ * Copies `<rel>` from the image to `<repoRoot>/<rel>` for each directory.
  * @param {{ debugfs: string, image: string, repoRoot: string, runDir: string, dirs: string[] }} p
  * @param {(msg: string) => void} note
  */
@@ -18,7 +18,7 @@ export async function collectDirs(p, note) {
     const posix = rel.split(path.sep).join('/')
     if (!SAFE.test(posix))
       throw new KvmHostError(EXIT.COLLECT, `--collect ${rel}: unsupported characters`)
-    const inImage = `/repo/${posix}`
+    const inImage = `/${posix}`
     const st = await exec(p.debugfs, ['-R', `stat "${inImage}"`, p.image])
     if (/File not found|not found by ext2_lookup/.test(st.stderr) || st.stdout.trim() === '') {
       note(`--collect ${rel}: not in the guest; the local copy is left as it was`)

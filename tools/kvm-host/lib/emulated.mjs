@@ -1,7 +1,8 @@
 // One run inside the emulated KVM host: prepare (cached), build the payload, boot QEMU, stream the
 // command's output, decide the exit code, collect directories, clean up.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { ensureBaseImage } from './base-image.mjs'
 import { cacheRoot, withLock } from './cache.mjs'
@@ -50,8 +51,7 @@ export async function runEmulated(o, ctx) {
   t.mark('prepare')
   overdue('prepare')
 
-  mkdirSync(path.join(ctx.repoRoot, '.kvm-host'), { recursive: true })
-  const runDir = mkdtempSync(path.join(ctx.repoRoot, '.kvm-host', 'run-'))
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'tsvmm-kvm-host-'))
   try {
     const jobScript = renderJobScript({
       command: o.command,
@@ -65,8 +65,8 @@ export async function runEmulated(o, ctx) {
       repoRoot: ctx.repoRoot,
       jobScript,
       mkfs: tools['mkfs.ext4'] ?? 'mkfs.ext4',
+      debugfs: tools.debugfs ?? 'debugfs',
     })
-    rmSync(path.join(runDir, 'payload'), { recursive: true, force: true })
     t.mark('payload')
     overdue('payload build')
 
@@ -92,6 +92,7 @@ export async function runEmulated(o, ctx) {
         vmlinuz: kernel.vmlinuz,
         initramfs: base.initramfs,
         image: payload.image,
+        jobDisk: payload.jobDisk,
         smp: o.smp,
         memMiB: o.memMiB,
         nonce,

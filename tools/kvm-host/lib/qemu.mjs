@@ -10,6 +10,7 @@ import path from 'node:path'
  * @property {string} vmlinuz
  * @property {string} initramfs
  * @property {string} image the payload disk
+ * @property {string} jobDisk the job disk
  * @property {number} smp
  * @property {number} memMiB
  * @property {string} nonce marker nonce of this run
@@ -40,6 +41,7 @@ export function qemuArgs(c) {
     ]),
     ...['-kernel', c.vmlinuz, '-initrd', c.initramfs],
     ...['-drive', `file=${c.image},if=virtio,format=raw,cache=unsafe`],
+    ...['-drive', `file=${c.jobDisk},if=virtio,format=raw,readonly=on`],
     '-append',
     `console=ttyS0 panic=-1 quiet kvmhost.nonce=${c.nonce}`,
   ]
