@@ -1,6 +1,11 @@
 // The KVM userspace ABI (x86_64) as plain TypeScript: constants, struct sizes and offsets.
-// Pure: loads no native code. test/abi.test.ts checks every value against C compiled
-// with the installed <linux/kvm.h>.
+// Pure: loads no native code. test/abi.test.ts compiles a C program against the installed
+// <linux/kvm.h> and checks every exported value here against it.
+//
+// Naming: a number is the C macro of the same name. A lower-case object is a struct layout
+// named after the C struct: `size` is sizeof, every other key an offset, nested objects follow
+// the C member path (kvm_run.io.port is offsetof(struct kvm_run, io.port)). IOCTLS holds ioctl
+// numbers. KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY and KVM_STRUCT_SIZES predate that rule.
 
 /** KVM_GET_API_VERSION's one stable answer. */
 export const KVM_API_VERSION = 12
@@ -96,8 +101,12 @@ export const KVM_XEN_EVTCHN_RESET = 4
 /** KVM_XEN_INVALID_GFN and KVM_XEN_INVALID_GPA: (u64)-1. */
 export const KVM_XEN_INVALID_GFN = 0xffff_ffff_ffff_ffffn
 export const KVM_XEN_INVALID_GPA = 0xffff_ffff_ffff_ffffn
+/** The range of MSR numbers KVM_XEN_HVM_CONFIG accepts for the hypercall-page MSR. */
 export const KVM_XEN_MSR_MIN_INDEX = 0x40000000
 export const KVM_XEN_MSR_MAX_INDEX = 0x4fffffff
+/** Xen's EVTCHNSTAT_* port types that KVM_XEN_ATTR_TYPE_EVTCHN accepts (xen/event_channel.h). */
+export const EVTCHNSTAT_interdomain = 2
+export const EVTCHNSTAT_ipi = 5
 
 /** Sizes of the structs the ioctls above take. */
 export const KVM_STRUCT_SIZES = {
@@ -119,24 +128,36 @@ export const KVM_CAP_EXT_CPUID = 7
 export const KVM_CAP_NR_VCPUS = 9
 export const KVM_CAP_NR_MEMSLOTS = 10
 export const KVM_CAP_PIT = 11
+export const KVM_CAP_MP_STATE = 14
+export const KVM_CAP_SYNC_MMU = 16
+export const KVM_CAP_USER_NMI = 22
 export const KVM_CAP_IRQ_ROUTING = 25
 export const KVM_CAP_IRQ_INJECT_STATUS = 26
 export const KVM_CAP_IRQFD = 32
 export const KVM_CAP_PIT2 = 33
+export const KVM_CAP_IOEVENTFD = 36
 export const KVM_CAP_SET_IDENTITY_MAP_ADDR = 37
 export const KVM_CAP_XEN_HVM = 38
-export const KVM_CAP_IOEVENTFD = 36
+export const KVM_CAP_ADJUST_CLOCK = 39
+export const KVM_CAP_VCPU_EVENTS = 41
+export const KVM_CAP_XSAVE = 55
 export const KVM_CAP_TSC_CONTROL = 60
 export const KVM_CAP_GET_TSC_KHZ = 61
 export const KVM_CAP_MAX_VCPUS = 66
+export const KVM_CAP_TSC_DEADLINE_TIMER = 72
 export const KVM_CAP_SIGNAL_MSI = 77
+export const KVM_CAP_READONLY_MEM = 81
 export const KVM_CAP_IRQFD_RESAMPLE = 82
-export const KVM_CAP_IMMEDIATE_EXIT = 136
-export const KVM_CAP_MSI_DEVID = 131
+export const KVM_CAP_CHECK_EXTENSION_VM = 105
 export const KVM_CAP_SPLIT_IRQCHIP = 121
+export const KVM_CAP_IOEVENTFD_ANY_LENGTH = 122
+export const KVM_CAP_MAX_VCPU_ID = 128
 export const KVM_CAP_X2APIC_API = 129
+export const KVM_CAP_MSI_DEVID = 131
+export const KVM_CAP_IMMEDIATE_EXIT = 136
+export const KVM_CAP_VM_TSC_CONTROL = 214
 
-// --- Exit reasons (struct kvm_run.exit_reason)
+// --- Exit reasons (struct kvm_run.exit_reason) and their sub-codes
 export const KVM_EXIT_UNKNOWN = 0
 export const KVM_EXIT_EXCEPTION = 1
 export const KVM_EXIT_IO = 2
@@ -148,9 +169,339 @@ export const KVM_EXIT_IRQ_WINDOW_OPEN = 7
 export const KVM_EXIT_SHUTDOWN = 8
 export const KVM_EXIT_FAIL_ENTRY = 9
 export const KVM_EXIT_INTR = 10
+export const KVM_EXIT_SET_TPR = 11
+export const KVM_EXIT_TPR_ACCESS = 12
+export const KVM_EXIT_NMI = 16
 export const KVM_EXIT_INTERNAL_ERROR = 17
 export const KVM_EXIT_SYSTEM_EVENT = 24
+export const KVM_EXIT_IOAPIC_EOI = 26
+export const KVM_EXIT_HYPERV = 27
+export const KVM_EXIT_X86_RDMSR = 29
+export const KVM_EXIT_X86_WRMSR = 30
+export const KVM_EXIT_X86_BUS_LOCK = 33
 export const KVM_EXIT_XEN = 34
+export const KVM_EXIT_NOTIFY = 37
 export const KVM_EXIT_XEN_HCALL = 1
 export const KVM_EXIT_IO_IN = 0
 export const KVM_EXIT_IO_OUT = 1
+export const KVM_INTERNAL_ERROR_EMULATION = 1
+export const KVM_INTERNAL_ERROR_SIMUL_EX = 2
+export const KVM_INTERNAL_ERROR_DELIVERY_EV = 3
+export const KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON = 4
+export const KVM_SYSTEM_EVENT_SHUTDOWN = 1
+export const KVM_SYSTEM_EVENT_RESET = 2
+export const KVM_SYSTEM_EVENT_CRASH = 3
+export const KVM_SYSTEM_EVENT_WAKEUP = 4
+export const KVM_SYSTEM_EVENT_SUSPEND = 5
+
+// --- Flags of the VM and vCPU structs
+export const KVM_MEM_LOG_DIRTY_PAGES = 1
+export const KVM_MEM_READONLY = 2
+export const KVM_IRQFD_FLAG_DEASSIGN = 1
+export const KVM_IRQFD_FLAG_RESAMPLE = 2
+export const KVM_IOEVENTFD_FLAG_DATAMATCH = 1
+export const KVM_IOEVENTFD_FLAG_PIO = 2
+export const KVM_IOEVENTFD_FLAG_DEASSIGN = 4
+export const KVM_PIT_SPEAKER_DUMMY = 1
+export const KVM_X2APIC_API_USE_32BIT_IDS = 1
+export const KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK = 2
+export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1
+export const KVM_NR_INTERRUPTS = 256
+export const KVM_MP_STATE_RUNNABLE = 0
+export const KVM_MP_STATE_UNINITIALIZED = 1
+export const KVM_MP_STATE_INIT_RECEIVED = 2
+export const KVM_MP_STATE_HALTED = 3
+export const KVM_MP_STATE_SIPI_RECEIVED = 4
+
+// --- ioctl numbers (x86_64)
+/** Every ioctl number kvm-sys issues, by its C name. */
+export const IOCTLS = {
+  KVM_GET_API_VERSION: 0xae00,
+  KVM_CREATE_VM: 0xae01,
+  KVM_GET_MSR_INDEX_LIST: 0xc004ae02,
+  KVM_CHECK_EXTENSION: 0xae03,
+  KVM_GET_VCPU_MMAP_SIZE: 0xae04,
+  KVM_GET_SUPPORTED_CPUID: 0xc008ae05,
+  KVM_CREATE_VCPU: 0xae41,
+  KVM_SET_USER_MEMORY_REGION: 0x4020ae46,
+  KVM_SET_TSS_ADDR: 0xae47,
+  KVM_SET_IDENTITY_MAP_ADDR: 0x4008ae48,
+  KVM_CREATE_IRQCHIP: 0xae60,
+  KVM_IRQ_LINE: 0x4008ae61,
+  KVM_IRQ_LINE_STATUS: 0xc008ae67,
+  KVM_SET_GSI_ROUTING: 0x4008ae6a,
+  KVM_IRQFD: 0x4020ae76,
+  KVM_CREATE_PIT2: 0x4040ae77,
+  KVM_IOEVENTFD: 0x4040ae79,
+  KVM_XEN_HVM_CONFIG: 0x4038ae7a,
+  KVM_SET_CLOCK: 0x4030ae7b,
+  KVM_GET_CLOCK: 0x8030ae7c,
+  KVM_RUN: 0xae80,
+  KVM_GET_REGS: 0x8090ae81,
+  KVM_SET_REGS: 0x4090ae82,
+  KVM_GET_SREGS: 0x8138ae83,
+  KVM_SET_SREGS: 0x4138ae84,
+  KVM_INTERRUPT: 0x4004ae86,
+  KVM_GET_MSRS: 0xc008ae88,
+  KVM_SET_MSRS: 0x4008ae89,
+  KVM_GET_FPU: 0x81a0ae8c,
+  KVM_SET_FPU: 0x41a0ae8d,
+  KVM_GET_LAPIC: 0x8400ae8e,
+  KVM_SET_LAPIC: 0x4400ae8f,
+  KVM_SET_CPUID2: 0x4008ae90,
+  KVM_NMI: 0xae9a,
+  KVM_GET_MP_STATE: 0x8004ae98,
+  KVM_SET_MP_STATE: 0x4004ae99,
+  KVM_GET_VCPU_EVENTS: 0x8040ae9f,
+  KVM_SET_VCPU_EVENTS: 0x4040aea0,
+  KVM_ENABLE_CAP: 0x4068aea3,
+  KVM_SIGNAL_MSI: 0x4020aea5,
+  KVM_SET_TSC_KHZ: 0xaea2,
+  KVM_GET_TSC_KHZ: 0xaea3,
+  KVM_XEN_HVM_GET_ATTR: 0xc048aec8,
+  KVM_XEN_HVM_SET_ATTR: 0x4048aec9,
+  KVM_XEN_VCPU_GET_ATTR: 0xc048aeca,
+  KVM_XEN_VCPU_SET_ATTR: 0x4048aecb,
+  KVM_XEN_HVM_EVTCHN_SEND: 0x400caed0,
+} as const
+
+// --- Struct layouts (sizeof and offsetof as gcc computes them for x86_64)
+
+/** struct kvm_run: the area mmap'd from a vCPU fd; KVM_RUN reports each exit here. */
+export const kvm_run = {
+  size: 2352,
+  request_interrupt_window: 0,
+  immediate_exit: 1,
+  exit_reason: 8,
+  ready_for_interrupt_injection: 12,
+  if_flag: 13,
+  flags: 14,
+  cr8: 16,
+  apic_base: 24,
+  hw: { hardware_exit_reason: 32 },
+  fail_entry: { hardware_entry_failure_reason: 32, cpu: 40 },
+  ex: { exception: 32, error_code: 36 },
+  io: { direction: 32, size: 33, port: 34, count: 36, data_offset: 40 },
+  mmio: { phys_addr: 32, data: 40, len: 48, is_write: 52 },
+  internal: { suberror: 32, ndata: 36, data: 40 },
+  system_event: { type: 32, ndata: 36, data: 40 },
+  eoi: { vector: 32 },
+  xen: { type: 32, u: { hcall: { longmode: 40, cpl: 44, input: 48, result: 56, params: 64 } } },
+} as const
+
+/** struct kvm_regs (KVM_GET_REGS / KVM_SET_REGS): 18 u64. */
+export const kvm_regs = {
+  size: 144,
+  rax: 0,
+  rbx: 8,
+  rcx: 16,
+  rdx: 24,
+  rsi: 32,
+  rdi: 40,
+  rsp: 48,
+  rbp: 56,
+  r8: 64,
+  r9: 72,
+  r10: 80,
+  r11: 88,
+  r12: 96,
+  r13: 104,
+  r14: 112,
+  r15: 120,
+  rip: 128,
+  rflags: 136,
+} as const
+
+/** struct kvm_segment: one segment register as KVM_GET_SREGS reports it. */
+export const kvm_segment = {
+  size: 24,
+  base: 0,
+  limit: 8,
+  selector: 12,
+  type: 14,
+  present: 15,
+  dpl: 16,
+  db: 17,
+  s: 18,
+  l: 19,
+  g: 20,
+  avl: 21,
+  unusable: 22,
+  padding: 23,
+} as const
+
+/** struct kvm_dtable: GDTR / IDTR. */
+export const kvm_dtable = { size: 16, base: 0, limit: 8, padding: 10 } as const
+
+/** struct kvm_sregs (KVM_GET_SREGS / KVM_SET_SREGS). */
+export const kvm_sregs = {
+  size: 312,
+  cs: 0,
+  ds: 24,
+  es: 48,
+  fs: 72,
+  gs: 96,
+  ss: 120,
+  tr: 144,
+  ldt: 168,
+  gdt: 192,
+  idt: 208,
+  cr0: 224,
+  cr2: 232,
+  cr3: 240,
+  cr4: 248,
+  cr8: 256,
+  efer: 264,
+  apic_base: 272,
+  interrupt_bitmap: 280,
+} as const
+
+/** struct kvm_fpu (KVM_GET_FPU / KVM_SET_FPU). */
+export const kvm_fpu = {
+  size: 416,
+  fpr: 0,
+  fcw: 128,
+  fsw: 130,
+  ftwx: 132,
+  pad1: 133,
+  last_opcode: 134,
+  last_ip: 136,
+  last_dp: 144,
+  xmm: 152,
+  mxcsr: 408,
+  pad2: 412,
+} as const
+
+/** struct kvm_msrs header (KVM_GET_MSRS / KVM_SET_MSRS), followed by kvm_msr_entry[nmsrs]. */
+export const kvm_msrs = { size: 8, nmsrs: 0, pad: 4, entries: 8 } as const
+/** struct kvm_msr_entry. */
+export const kvm_msr_entry = { size: 16, index: 0, reserved: 4, data: 8 } as const
+/** struct kvm_msr_list header (KVM_GET_MSR_INDEX_LIST), followed by u32 indices[nmsrs]. */
+export const kvm_msr_list = { size: 4, nmsrs: 0, indices: 4 } as const
+/** struct kvm_cpuid2 header (KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2), then entries[nent]. */
+export const kvm_cpuid2 = { size: 8, nent: 0, padding: 4, entries: 8 } as const
+/** struct kvm_cpuid_entry2. */
+export const kvm_cpuid_entry2 = {
+  size: 40,
+  function: 0,
+  index: 4,
+  flags: 8,
+  eax: 12,
+  ebx: 16,
+  ecx: 20,
+  edx: 24,
+  padding: 28,
+} as const
+/** struct kvm_lapic_state (KVM_GET_LAPIC / KVM_SET_LAPIC): the APIC register page. */
+export const kvm_lapic_state = { size: 1024, regs: 0 } as const
+/** struct kvm_interrupt (KVM_INTERRUPT). */
+export const kvm_interrupt = { size: 4, irq: 0 } as const
+/** struct kvm_irq_level (KVM_IRQ_LINE / KVM_IRQ_LINE_STATUS). */
+export const kvm_irq_level = { size: 8, irq: 0, status: 0, level: 4 } as const
+/** struct kvm_msi (KVM_SIGNAL_MSI). */
+export const kvm_msi = {
+  size: 32,
+  address_lo: 0,
+  address_hi: 4,
+  data: 8,
+  flags: 12,
+  devid: 16,
+  pad: 20,
+} as const
+/** struct kvm_irqfd (KVM_IRQFD). */
+export const kvm_irqfd = { size: 32, fd: 0, gsi: 4, flags: 8, resamplefd: 12, pad: 16 } as const
+/** struct kvm_ioeventfd (KVM_IOEVENTFD). */
+export const kvm_ioeventfd = {
+  size: 64,
+  datamatch: 0,
+  addr: 8,
+  len: 16,
+  fd: 20,
+  flags: 24,
+  pad: 28,
+} as const
+/** struct kvm_pit_config (KVM_CREATE_PIT2). */
+export const kvm_pit_config = { size: 64, flags: 0, pad: 4 } as const
+/** struct kvm_enable_cap (KVM_ENABLE_CAP). */
+export const kvm_enable_cap = { size: 104, cap: 0, flags: 4, args: 8, pad: 40 } as const
+/** struct kvm_userspace_memory_region (KVM_SET_USER_MEMORY_REGION). */
+export const kvm_userspace_memory_region = {
+  size: 32,
+  slot: 0,
+  flags: 4,
+  guest_phys_addr: 8,
+  memory_size: 16,
+  userspace_addr: 24,
+} as const
+/** struct kvm_mp_state (KVM_GET_MP_STATE / KVM_SET_MP_STATE). */
+export const kvm_mp_state = { size: 4, mp_state: 0 } as const
+/** struct kvm_clock_data (KVM_GET_CLOCK / KVM_SET_CLOCK). */
+export const kvm_clock_data = {
+  size: 48,
+  clock: 0,
+  flags: 8,
+  pad0: 12,
+  realtime: 16,
+  host_tsc: 24,
+  pad: 32,
+} as const
+/** struct kvm_vcpu_events (KVM_GET_VCPU_EVENTS / KVM_SET_VCPU_EVENTS). */
+export const kvm_vcpu_events = {
+  size: 64,
+  exception: { injected: 0, nr: 1, has_error_code: 2, pending: 3, error_code: 4 },
+  interrupt: { injected: 8, nr: 9, soft: 10, shadow: 11 },
+  nmi: { injected: 12, pending: 13, masked: 14, pad: 15 },
+  sipi_vector: 16,
+  flags: 20,
+} as const
+/** struct kvm_xen_hvm_config (KVM_XEN_HVM_CONFIG). */
+export const kvm_xen_hvm_config = {
+  size: 56,
+  flags: 0,
+  msr: 4,
+  blob_addr_32: 8,
+  blob_addr_64: 16,
+  blob_size_32: 24,
+  blob_size_64: 25,
+  pad2: 26,
+} as const
+/** struct kvm_xen_hvm_attr (KVM_XEN_HVM_SET_ATTR / KVM_XEN_HVM_GET_ATTR). */
+export const kvm_xen_hvm_attr = {
+  size: 72,
+  type: 0,
+  pad: 2,
+  u: {
+    long_mode: 8,
+    vector: 8,
+    runstate_update_flag: 8,
+    shared_info: { gfn: 8, hva: 8 },
+    evtchn: {
+      send_port: 8,
+      type: 12,
+      flags: 16,
+      deliver: { port: { port: 20, vcpu: 24, priority: 28 }, eventfd: { port: 20, fd: 24 } },
+    },
+    xen_version: 8,
+  },
+} as const
+/** struct kvm_xen_vcpu_attr (KVM_XEN_VCPU_SET_ATTR / KVM_XEN_VCPU_GET_ATTR). */
+export const kvm_xen_vcpu_attr = {
+  size: 72,
+  type: 0,
+  pad: 2,
+  u: {
+    gpa: 8,
+    hva: 8,
+    runstate: {
+      state: 8,
+      state_entry_time: 16,
+      time_running: 24,
+      time_runnable: 32,
+      time_blocked: 40,
+      time_offline: 48,
+    },
+    vcpu_id: 8,
+    timer: { port: 8, priority: 12, expires_ns: 16 },
+    vector: 8,
+  },
+} as const

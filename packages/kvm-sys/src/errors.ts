@@ -1,0 +1,90 @@
+// KvmError: the one error type of kvm-sys. A failed ioctl or syscall becomes a KvmError with
+// the errno's name, the ioctl's name and, for the common mistakes, a hint.
+import { getSystemErrorMap } from 'node:util'
+
+const systemErrors = getSystemErrorMap()
+
+/** The errno name for a number (`2` -> `'ENOENT'`), or `'E<n>'` if Node does not know it. */
+export function errnoName(errno: number): string {
+  return systemErrors.get(-errno)?.[0] ?? `E${errno}`
+}
+
+function errnoMessage(errno: number): string {
+  return systemErrors.get(-errno)?.[1] ?? 'unknown error'
+}
+
+/** Errors whose cause is often the same: the hint says what to do. */
+function defaultHint(
+  code: string,
+  syscall: string,
+  detail: string | undefined,
+): string | undefined {
+  if (syscall === 'open') {
+    if (code === 'ENOENT')
+      return (
+        `no KVM device at ${detail ?? '/dev/kvm'}: this machine has no /dev/kvm. ` +
+        'Run KVM code inside the emulated KVM host: `pnpm kvm-host -- <command>`'
+      )
+    if (code === 'EACCES' || code === 'EPERM')
+      return `no permission to open ${detail ?? '/dev/kvm'}: run as root or join the kvm group`
+    if (code === 'ENXIO' || code === 'ENODEV')
+      return 'the KVM device exists but no KVM module is loaded (kvm_intel / kvm_amd)'
+  }
+  if (syscall === 'KVM_GET_API_VERSION' && code === 'ENOTTY') return 'the file is not a KVM device'
+  if (code === 'EBADF' && detail?.endsWith('closed')) return `${detail}: it cannot be used any more`
+  if (syscall === 'KVM_SET_GSI_ROUTING' && code === 'EINVAL')
+    return (
+      'the kernel rejected the routing table (bad type, flags, irqchip pin, GSI, or a XEN_EVTCHN ' +
+      'priority other than KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL); the old table stays active'
+    )
+  if (syscall === 'KVM_SET_USER_MEMORY_REGION' && code === 'EEXIST')
+    return 'the slot is in use or the range overlaps another region'
+  if (syscall === 'KVM_CREATE_VCPU' && code === 'EEXIST') return 'a vCPU with that id exists'
+  return undefined
+}
+
+/**
+ * A failed KVM ioctl or syscall.
+ *
+ * `code` is the errno name ('EINVAL'), `errno` its number, `syscall` the ioctl's name
+ * ('KVM_SET_GSI_ROUTING') or the syscall ('open', 'mmap'), `hint` a suggestion for the common
+ * causes (no /dev/kvm, no permission, a capability the kernel lacks, a closed object).
+ */
+export class KvmError extends Error {
+  /** The errno name, e.g. 'ENOENT'. */
+  readonly code: string
+  /** The errno number. */
+  readonly errno: number
+  /** The ioctl (e.g. 'KVM_SET_GSI_ROUTING') or syscall (e.g. 'open') that failed. */
+  readonly syscall: string
+  /** What kvm-sys knew when it failed (a path, 'vm closed', ...), if anything. */
+  readonly detail: string | undefined
+  /** What to do about it, for the common cases. */
+  hint: string | undefined
+
+  /** Builds the error for `errno` from `syscall`; the hint defaults from the pair. */
+  constructor(errno: number, syscall: string, detail?: string, hint?: string) {
+    const code = errnoName(errno)
+    super(`${syscall}: ${code} (${errnoMessage(errno)})${detail ? `: ${detail}` : ''}`)
+    this.name = 'KvmError'
+    this.code = code
+    this.errno = errno
+    this.syscall = syscall
+    this.detail = detail
+    this.hint = hint ?? defaultHint(code, syscall, detail)
+    if (this.hint) this.message += `. Hint: ${this.hint}`
+  }
+
+  /** Replaces the hint (and the message's hint part). */
+  withHint(hint: string): this {
+    const base = this.hint ? this.message.slice(0, this.message.indexOf('. Hint: ')) : this.message
+    this.hint = hint
+    this.message = `${base}. Hint: ${hint}`
+    return this
+  }
+}
+
+/** True for a KvmError (also across realms, where instanceof fails). */
+export function isKvmError(e: unknown): e is KvmError {
+  return e instanceof KvmError || (e instanceof Error && e.name === 'KvmError' && 'errno' in e)
+}

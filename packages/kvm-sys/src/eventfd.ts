@@ -1,0 +1,60 @@
+// EventFd: an eventfd(2) to hand to KVM_IRQFD, KVM_IOEVENTFD and Xen EVTCHN eventfd delivery.
+import { loadNative, type NativeEventFd } from './native.js'
+
+/** Options of EventFd.create. */
+export interface EventFdOptions {
+  /** The initial counter (default 0). */
+  initval?: number
+  /** EFD_NONBLOCK (default true): read() returns null instead of blocking on 0. */
+  nonBlocking?: boolean
+  /** EFD_SEMAPHORE (default false): each read() takes 1 instead of the whole counter. */
+  semaphore?: boolean
+}
+
+/** An eventfd. Its fd is closed by close() or when the object is collected. */
+export class EventFd {
+  readonly #native: NativeEventFd
+
+  private constructor(native: NativeEventFd) {
+    this.#native = native
+  }
+
+  /** eventfd(2) with EFD_CLOEXEC (and EFD_NONBLOCK unless `nonBlocking` is false). */
+  static create(options: EventFdOptions = {}): EventFd {
+    const { initval = 0, nonBlocking = true, semaphore = false } = options
+    return new EventFd(loadNative().createEventFd(initval, nonBlocking, semaphore))
+  }
+
+  /** The file descriptor number (for irqfd / ioeventfd); -1 once closed. */
+  get fd(): number {
+    return this.#native.fd
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.#native.fd < 0
+  }
+
+  /** read(2): the counter (reset to 0), or null when it is 0 and the fd is non-blocking. */
+  read(): bigint | null {
+    return this.#native.read()
+  }
+
+  /** write(2): adds `value` (default 1) to the counter. */
+  write(value: bigint | number = 1n): void {
+    this.#native.write(value)
+  }
+
+  /** close(2). Idempotent. */
+  close(): void {
+    this.#native.close()
+  }
+}
+
+/** An EventFd or a raw fd number. */
+export type FdLike = EventFd | number
+
+/** The fd number of an EventFd or a number. */
+export function fdOf(f: FdLike): number {
+  return typeof f === 'number' ? f : f.fd
+}

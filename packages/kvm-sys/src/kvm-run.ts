@@ -1,0 +1,293 @@
+// Typed access to struct kvm_run, the page KVM shares with each vCPU thread. Reads go straight
+// to the mapping (no copy): read an exit's fields before the next run().
+import {
+  KVM_EXIT_FAIL_ENTRY,
+  KVM_EXIT_HLT,
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_INTR,
+  KVM_EXIT_IO,
+  KVM_EXIT_IO_OUT,
+  KVM_EXIT_IOAPIC_EOI,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_XEN,
+  KVM_EXIT_XEN_HCALL,
+  kvm_run,
+} from './abi.js'
+
+/** KVM_EXIT_IO: a port access. `data` is the bytes moved (size * count), in kvm_run. */
+export interface IoExit {
+  reason: typeof KVM_EXIT_IO
+  /** KVM_EXIT_IO_IN (0) or KVM_EXIT_IO_OUT (1). */
+  direction: number
+  isOut: boolean
+  /** Access width in bytes: 1, 2 or 4. */
+  size: number
+  port: number
+  /** Repetitions (string I/O); 1 for a plain IN/OUT. */
+  count: number
+  /** A view into kvm_run: read it for OUT, fill it for IN. */
+  data: Uint8Array
+}
+
+/** KVM_EXIT_MMIO: a guest access to an address no memory region covers. */
+export interface MmioExit {
+  reason: typeof KVM_EXIT_MMIO
+  physAddr: bigint
+  /** A view of the 8 data bytes (the first `len` are used): read for writes, fill for reads. */
+  data: Uint8Array
+  len: number
+  isWrite: boolean
+}
+
+/** KVM_EXIT_XEN with type KVM_EXIT_XEN_HCALL: a Xen hypercall to handle in userspace. */
+export interface XenHcallExit {
+  reason: typeof KVM_EXIT_XEN
+  type: number
+  /** 1 if the guest was in 64-bit mode (params in rdi, rsi, rdx, r10, r8, r9). */
+  longmode: number
+  cpl: number
+  /** The hypercall number (rax / eax). */
+  input: bigint
+  params: [bigint, bigint, bigint, bigint, bigint, bigint]
+}
+
+/** KVM_EXIT_FAIL_ENTRY: the hardware refused to enter the guest. */
+export interface FailEntryExit {
+  reason: typeof KVM_EXIT_FAIL_ENTRY
+  hardwareEntryFailureReason: bigint
+  cpu: number
+}
+
+/** KVM_EXIT_INTERNAL_ERROR: KVM could not go on (e.g. emulation failed). */
+export interface InternalErrorExit {
+  reason: typeof KVM_EXIT_INTERNAL_ERROR
+  /** KVM_INTERNAL_ERROR_EMULATION and friends. */
+  suberror: number
+  data: bigint[]
+}
+
+/** KVM_EXIT_SYSTEM_EVENT: shutdown, reset, crash, ... requested by the guest. */
+export interface SystemEventExit {
+  reason: typeof KVM_EXIT_SYSTEM_EVENT
+  /** KVM_SYSTEM_EVENT_SHUTDOWN and friends. */
+  type: number
+  data: bigint[]
+}
+
+/** KVM_EXIT_IOAPIC_EOI (split irqchip): the guest EOI'd a level-triggered vector. */
+export interface IoapicEoiExit {
+  reason: typeof KVM_EXIT_IOAPIC_EOI
+  vector: number
+}
+
+/** Exits without a payload: HLT, SHUTDOWN, INTR (kicked), and any other reason. */
+export interface PlainExit {
+  reason: number
+}
+
+/** One decoded exit. `reason` is the KVM_EXIT_* number. */
+export type KvmExit =
+  | IoExit
+  | MmioExit
+  | XenHcallExit
+  | FailEntryExit
+  | InternalErrorExit
+  | SystemEventExit
+  | IoapicEoiExit
+  | PlainExit
+
+/** Names of the exit reasons a VMM usually handles, for messages. */
+export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
+  [KVM_EXIT_IO]: 'IO',
+  [KVM_EXIT_HLT]: 'HLT',
+  [KVM_EXIT_MMIO]: 'MMIO',
+  [KVM_EXIT_SHUTDOWN]: 'SHUTDOWN',
+  [KVM_EXIT_FAIL_ENTRY]: 'FAIL_ENTRY',
+  [KVM_EXIT_INTR]: 'INTR',
+  [KVM_EXIT_INTERNAL_ERROR]: 'INTERNAL_ERROR',
+  [KVM_EXIT_SYSTEM_EVENT]: 'SYSTEM_EVENT',
+  [KVM_EXIT_IOAPIC_EOI]: 'IOAPIC_EOI',
+  [KVM_EXIT_XEN]: 'XEN',
+}
+
+/**
+ * The kvm_run area of one vCPU, as seen from one thread. Field getters read the shared page
+ * each time; `exit()` decodes the current exit into a plain object (views, not copies, for the
+ * I/O data).
+ */
+export class KvmRun {
+  /** The whole mapping (kvm_run plus the I/O data pages after it). */
+  readonly bytes: Uint8Array
+  /** A DataView over `bytes`, for hot paths that read fields by abi offsets. */
+  readonly view: DataView
+
+  /** Wraps the ArrayBuffer the addon mapped over kvm_run. */
+  constructor(buffer: ArrayBuffer) {
+    this.bytes = new Uint8Array(buffer)
+    this.view = new DataView(buffer)
+  }
+
+  /** kvm_run.exit_reason of the last KVM_RUN. */
+  get exitReason(): number {
+    return this.view.getUint32(kvm_run.exit_reason, true)
+  }
+
+  /** kvm_run.immediate_exit: when set, the next KVM_RUN returns at once with EINTR. */
+  get immediateExit(): boolean {
+    return this.view.getUint8(kvm_run.immediate_exit) !== 0
+  }
+  set immediateExit(v: boolean) {
+    this.view.setUint8(kvm_run.immediate_exit, v ? 1 : 0)
+  }
+
+  /** kvm_run.request_interrupt_window: exit as soon as the guest can take an interrupt. */
+  get requestInterruptWindow(): boolean {
+    return this.view.getUint8(kvm_run.request_interrupt_window) !== 0
+  }
+  set requestInterruptWindow(v: boolean) {
+    this.view.setUint8(kvm_run.request_interrupt_window, v ? 1 : 0)
+  }
+
+  /** kvm_run.ready_for_interrupt_injection (userspace irqchip only). */
+  get readyForInterruptInjection(): boolean {
+    return this.view.getUint8(kvm_run.ready_for_interrupt_injection) !== 0
+  }
+
+  /** kvm_run.if_flag: the guest's RFLAGS.IF at the exit. */
+  get ifFlag(): boolean {
+    return this.view.getUint8(kvm_run.if_flag) !== 0
+  }
+
+  /** kvm_run.cr8. */
+  get cr8(): bigint {
+    return this.view.getBigUint64(kvm_run.cr8, true)
+  }
+
+  /** kvm_run.apic_base. */
+  get apicBase(): bigint {
+    return this.view.getBigUint64(kvm_run.apic_base, true)
+  }
+
+  /** The port access of a KVM_EXIT_IO. */
+  get io(): IoExit {
+    const v = this.view
+    const direction = v.getUint8(kvm_run.io.direction)
+    const size = v.getUint8(kvm_run.io.size)
+    const count = v.getUint32(kvm_run.io.count, true)
+    const offset = Number(v.getBigUint64(kvm_run.io.data_offset, true))
+    // The kernel points inside the mapping; a bad offset must not become a RangeError later.
+    const length = Math.min(size * count, Math.max(0, this.bytes.length - offset))
+    return {
+      reason: KVM_EXIT_IO,
+      direction,
+      isOut: direction === KVM_EXIT_IO_OUT,
+      size,
+      port: v.getUint16(kvm_run.io.port, true),
+      count,
+      data: this.bytes.subarray(offset, offset + length),
+    }
+  }
+
+  /** The access of a KVM_EXIT_MMIO. */
+  get mmio(): MmioExit {
+    const v = this.view
+    return {
+      reason: KVM_EXIT_MMIO,
+      physAddr: v.getBigUint64(kvm_run.mmio.phys_addr, true),
+      data: this.bytes.subarray(kvm_run.mmio.data, kvm_run.mmio.data + 8),
+      len: v.getUint32(kvm_run.mmio.len, true),
+      isWrite: v.getUint8(kvm_run.mmio.is_write) !== 0,
+    }
+  }
+
+  /** The hypercall of a KVM_EXIT_XEN (valid when `type` is KVM_EXIT_XEN_HCALL). */
+  get xen(): XenHcallExit {
+    const v = this.view
+    const h = kvm_run.xen.u.hcall
+    const p = (i: number) => v.getBigUint64(h.params + 8 * i, true)
+    return {
+      reason: KVM_EXIT_XEN,
+      type: v.getUint32(kvm_run.xen.type, true),
+      longmode: v.getUint32(h.longmode, true),
+      cpl: v.getUint32(h.cpl, true),
+      input: v.getBigUint64(h.input, true),
+      params: [p(0), p(1), p(2), p(3), p(4), p(5)],
+    }
+  }
+
+  /** kvm_run.xen.u.hcall.result: what the guest sees in rax when it resumes. */
+  get xenHcallResult(): bigint {
+    return this.view.getBigUint64(kvm_run.xen.u.hcall.result, true)
+  }
+  set xenHcallResult(v: bigint) {
+    this.view.setBigUint64(kvm_run.xen.u.hcall.result, BigInt.asUintN(64, v), true)
+  }
+
+  /** The details of a KVM_EXIT_FAIL_ENTRY. */
+  get failEntry(): FailEntryExit {
+    return {
+      reason: KVM_EXIT_FAIL_ENTRY,
+      hardwareEntryFailureReason: this.view.getBigUint64(
+        kvm_run.fail_entry.hardware_entry_failure_reason,
+        true,
+      ),
+      cpu: this.view.getUint32(kvm_run.fail_entry.cpu, true),
+    }
+  }
+
+  /** The details of a KVM_EXIT_INTERNAL_ERROR. */
+  get internalError(): InternalErrorExit {
+    const v = this.view
+    const ndata = Math.min(v.getUint32(kvm_run.internal.ndata, true), 16)
+    return {
+      reason: KVM_EXIT_INTERNAL_ERROR,
+      suberror: v.getUint32(kvm_run.internal.suberror, true),
+      data: Array.from({ length: ndata }, (_, i) =>
+        v.getBigUint64(kvm_run.internal.data + 8 * i, true),
+      ),
+    }
+  }
+
+  /** The details of a KVM_EXIT_SYSTEM_EVENT. */
+  get systemEvent(): SystemEventExit {
+    const v = this.view
+    const ndata = Math.min(v.getUint32(kvm_run.system_event.ndata, true), 16)
+    return {
+      reason: KVM_EXIT_SYSTEM_EVENT,
+      type: v.getUint32(kvm_run.system_event.type, true),
+      data: Array.from({ length: ndata }, (_, i) =>
+        v.getBigUint64(kvm_run.system_event.data + 8 * i, true),
+      ),
+    }
+  }
+
+  /** The current exit, decoded by its reason. */
+  exit(): KvmExit {
+    const reason = this.exitReason
+    switch (reason) {
+      case KVM_EXIT_IO:
+        return this.io
+      case KVM_EXIT_MMIO:
+        return this.mmio
+      case KVM_EXIT_XEN:
+        return this.xen
+      case KVM_EXIT_FAIL_ENTRY:
+        return this.failEntry
+      case KVM_EXIT_INTERNAL_ERROR:
+        return this.internalError
+      case KVM_EXIT_SYSTEM_EVENT:
+        return this.systemEvent
+      case KVM_EXIT_IOAPIC_EOI:
+        return { reason, vector: this.view.getUint8(kvm_run.eoi.vector) }
+      default:
+        return { reason }
+    }
+  }
+}
+
+/** True when a decoded exit is a Xen hypercall. */
+export function isXenHcall(e: KvmExit): e is XenHcallExit {
+  return e.reason === KVM_EXIT_XEN && (e as XenHcallExit).type === KVM_EXIT_XEN_HCALL
+}

@@ -1,0 +1,330 @@
+// Xen HVM attributes of KVM (KVM_XEN_HVM_*_ATTR, KVM_XEN_VCPU_*_ATTR) as tagged objects, and
+// their encoding in struct kvm_xen_hvm_attr / kvm_xen_vcpu_attr (offsets from abi.ts).
+import {
+  KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+  KVM_XEN_ATTR_TYPE_EVTCHN,
+  KVM_XEN_ATTR_TYPE_LONG_MODE,
+  KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG,
+  KVM_XEN_ATTR_TYPE_SHARED_INFO,
+  KVM_XEN_ATTR_TYPE_SHARED_INFO_HVA,
+  KVM_XEN_ATTR_TYPE_UPCALL_VECTOR,
+  KVM_XEN_ATTR_TYPE_XEN_VERSION,
+  KVM_XEN_HVM_CONFIG_EVTCHN_SEND,
+  KVM_XEN_HVM_CONFIG_RUNSTATE,
+  KVM_XEN_HVM_CONFIG_RUNSTATE_UPDATE_FLAG,
+  KVM_XEN_HVM_CONFIG_SHARED_INFO,
+  KVM_XEN_HVM_CONFIG_SHARED_INFO_HVA,
+  KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR,
+  KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADJUST,
+  KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_CURRENT,
+  KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_DATA,
+  KVM_XEN_VCPU_ATTR_TYPE_TIMER,
+  KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR,
+  KVM_XEN_VCPU_ATTR_TYPE_VCPU_ID,
+  KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO,
+  KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO_HVA,
+  KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO,
+  kvm_xen_hvm_attr,
+  kvm_xen_vcpu_attr,
+} from './abi.js'
+
+/** VM-wide Xen attributes (KVM_XEN_HVM_SET_ATTR / KVM_XEN_HVM_GET_ATTR). */
+export type XenHvmAttr =
+  /** 64-bit (true) or 32-bit shared_info layout. */
+  | { type: 'LONG_MODE'; longMode: boolean }
+  /** shared_info by guest frame number; KVM_XEN_INVALID_GFN turns it off. */
+  | { type: 'SHARED_INFO'; gfn: bigint }
+  /** shared_info by host virtual address inside a memory region; 0n turns it off. */
+  | { type: 'SHARED_INFO_HVA'; hva: bigint }
+  /** The VM-wide upcall (callback) vector; 0 turns it off. */
+  | { type: 'UPCALL_VECTOR'; vector: number }
+  /** Kernel handling of a guest EVTCHNOP_send on `sendPort` (see XenEvtchnAssignment). */
+  | ({ type: 'EVTCHN' } & XenEvtchnAssignment)
+  /** The version XENVER_version reports when the kernel handles it. */
+  | { type: 'XEN_VERSION'; version: number }
+  /** Whether the kernel sets XEN_RUNSTATE_UPDATE while it writes runstate areas. */
+  | { type: 'RUNSTATE_UPDATE_FLAG'; enabled: boolean }
+
+/** The names of XenHvmAttr types. */
+export type XenHvmAttrType = XenHvmAttr['type']
+
+/**
+ * KVM_XEN_ATTR_TYPE_EVTCHN: what the kernel does when the guest sends on `sendPort`.
+ * `flags` is one of 0 (assign), KVM_XEN_EVTCHN_UPDATE, KVM_XEN_EVTCHN_DEASSIGN,
+ * KVM_XEN_EVTCHN_RESET (not a bitmask).
+ */
+export interface XenEvtchnAssignment {
+  sendPort: number
+  /** EVTCHNSTAT_ipi or EVTCHNSTAT_interdomain. */
+  evtchnType: number
+  flags: number
+  /** Loop the event back to a port of this guest, or signal an eventfd (fd number). */
+  deliver: { port: number; vcpu: number; priority?: number } | { eventfd: number; port?: number }
+}
+
+/** Per-vCPU Xen attributes (KVM_XEN_VCPU_SET_ATTR / KVM_XEN_VCPU_GET_ATTR). */
+export type XenVcpuAttr =
+  /** vcpu_info by guest physical address; KVM_XEN_INVALID_GPA turns it off. */
+  | { type: 'VCPU_INFO'; gpa: bigint }
+  /** vcpu_info by host virtual address inside a memory region; 0n turns it off. */
+  | { type: 'VCPU_INFO_HVA'; hva: bigint }
+  /** A second pvclock vcpu_time_info by guest physical address. */
+  | { type: 'VCPU_TIME_INFO'; gpa: bigint }
+  /** The guest's vcpu_runstate_info by guest physical address. */
+  | { type: 'RUNSTATE_ADDR'; gpa: bigint }
+  /** The current runstate (RUNSTATE_running 0, runnable 1, blocked 2, offline 3). */
+  | { type: 'RUNSTATE_CURRENT'; state: number }
+  /** All runstate times (absolute). */
+  | ({ type: 'RUNSTATE_DATA' } & XenRunstate)
+  /** Runstate times to add (state -1n leaves the state alone). */
+  | ({ type: 'RUNSTATE_ADJUST' } & XenRunstate)
+  /** The Xen vCPU id the guest uses in hypercalls. */
+  | { type: 'VCPU_ID'; vcpuId: number }
+  /** The singleshot timer: its event port and expiry (0n: stopped). */
+  | { type: 'TIMER'; port: number; priority: number; expiresNs: bigint }
+  /** The per-vCPU upcall vector (HVMOP_set_evtchn_upcall_vector); 0 turns it off. */
+  | { type: 'UPCALL_VECTOR'; vector: number }
+
+/** The names of XenVcpuAttr types. */
+export type XenVcpuAttrType = XenVcpuAttr['type']
+
+/** Runstate times of struct kvm_xen_vcpu_attr.u.runstate. */
+export interface XenRunstate {
+  state: bigint
+  stateEntryTime: bigint
+  timeRunning: bigint
+  timeRunnable: bigint
+  timeBlocked: bigint
+  timeOffline: bigint
+}
+
+/** Attribute type numbers and the KVM_XEN_HVM_CONFIG feature each needs. */
+export const XEN_HVM_ATTR_TYPES: Record<XenHvmAttrType, { value: number; feature: number }> = {
+  LONG_MODE: { value: KVM_XEN_ATTR_TYPE_LONG_MODE, feature: KVM_XEN_HVM_CONFIG_SHARED_INFO },
+  SHARED_INFO: { value: KVM_XEN_ATTR_TYPE_SHARED_INFO, feature: KVM_XEN_HVM_CONFIG_SHARED_INFO },
+  UPCALL_VECTOR: {
+    value: KVM_XEN_ATTR_TYPE_UPCALL_VECTOR,
+    feature: KVM_XEN_HVM_CONFIG_SHARED_INFO,
+  },
+  EVTCHN: { value: KVM_XEN_ATTR_TYPE_EVTCHN, feature: KVM_XEN_HVM_CONFIG_EVTCHN_SEND },
+  XEN_VERSION: { value: KVM_XEN_ATTR_TYPE_XEN_VERSION, feature: KVM_XEN_HVM_CONFIG_EVTCHN_SEND },
+  RUNSTATE_UPDATE_FLAG: {
+    value: KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG,
+    feature: KVM_XEN_HVM_CONFIG_RUNSTATE_UPDATE_FLAG,
+  },
+  SHARED_INFO_HVA: {
+    value: KVM_XEN_ATTR_TYPE_SHARED_INFO_HVA,
+    feature: KVM_XEN_HVM_CONFIG_SHARED_INFO_HVA,
+  },
+}
+
+/** vCPU attribute type numbers and the KVM_XEN_HVM_CONFIG feature each needs. */
+export const XEN_VCPU_ATTR_TYPES: Record<XenVcpuAttrType, { value: number; feature: number }> = {
+  VCPU_INFO: { value: KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, feature: KVM_XEN_HVM_CONFIG_SHARED_INFO },
+  VCPU_TIME_INFO: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO,
+    feature: KVM_XEN_HVM_CONFIG_SHARED_INFO,
+  },
+  RUNSTATE_ADDR: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR,
+    feature: KVM_XEN_HVM_CONFIG_RUNSTATE,
+  },
+  RUNSTATE_CURRENT: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_CURRENT,
+    feature: KVM_XEN_HVM_CONFIG_RUNSTATE,
+  },
+  RUNSTATE_DATA: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_DATA,
+    feature: KVM_XEN_HVM_CONFIG_RUNSTATE,
+  },
+  RUNSTATE_ADJUST: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADJUST,
+    feature: KVM_XEN_HVM_CONFIG_RUNSTATE,
+  },
+  VCPU_ID: { value: KVM_XEN_VCPU_ATTR_TYPE_VCPU_ID, feature: KVM_XEN_HVM_CONFIG_EVTCHN_SEND },
+  TIMER: { value: KVM_XEN_VCPU_ATTR_TYPE_TIMER, feature: KVM_XEN_HVM_CONFIG_EVTCHN_SEND },
+  UPCALL_VECTOR: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR,
+    feature: KVM_XEN_HVM_CONFIG_EVTCHN_SEND,
+  },
+  VCPU_INFO_HVA: {
+    value: KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO_HVA,
+    feature: KVM_XEN_HVM_CONFIG_SHARED_INFO_HVA,
+  },
+}
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
+
+/** A struct kvm_xen_hvm_attr of `type` with an empty union (for GET_ATTR). */
+export function emptyXenHvmAttr(type: XenHvmAttrType): Uint8Array {
+  const b = new Uint8Array(kvm_xen_hvm_attr.size)
+  view(b).setUint16(kvm_xen_hvm_attr.type, XEN_HVM_ATTR_TYPES[type].value, true)
+  return b
+}
+
+/** XenHvmAttr -> struct kvm_xen_hvm_attr. */
+export function encodeXenHvmAttr(a: XenHvmAttr): Uint8Array {
+  const b = emptyXenHvmAttr(a.type)
+  const v = view(b)
+  const u = kvm_xen_hvm_attr.u
+  switch (a.type) {
+    case 'LONG_MODE':
+      v.setUint8(u.long_mode, a.longMode ? 1 : 0)
+      break
+    case 'SHARED_INFO':
+      v.setBigUint64(u.shared_info.gfn, BigInt.asUintN(64, a.gfn), true)
+      break
+    case 'SHARED_INFO_HVA':
+      v.setBigUint64(u.shared_info.hva, BigInt.asUintN(64, a.hva), true)
+      break
+    case 'UPCALL_VECTOR':
+      v.setUint8(u.vector, a.vector)
+      break
+    case 'XEN_VERSION':
+      v.setUint32(u.xen_version, a.version >>> 0, true)
+      break
+    case 'RUNSTATE_UPDATE_FLAG':
+      v.setUint8(u.runstate_update_flag, a.enabled ? 1 : 0)
+      break
+    case 'EVTCHN': {
+      const e = u.evtchn
+      v.setUint32(e.send_port, a.sendPort, true)
+      v.setUint32(e.type, a.evtchnType, true)
+      v.setUint32(e.flags, a.flags, true)
+      if ('eventfd' in a.deliver) {
+        v.setUint32(e.deliver.eventfd.port, a.deliver.port ?? 0, true)
+        v.setInt32(e.deliver.eventfd.fd, a.deliver.eventfd, true)
+      } else {
+        v.setUint32(e.deliver.port.port, a.deliver.port, true)
+        v.setUint32(e.deliver.port.vcpu, a.deliver.vcpu, true)
+        v.setUint32(
+          e.deliver.port.priority,
+          a.deliver.priority ?? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+          true,
+        )
+      }
+      break
+    }
+  }
+  return b
+}
+
+/** struct kvm_xen_hvm_attr (as GET_ATTR filled it) -> XenHvmAttr of `type`. */
+export function decodeXenHvmAttr(type: XenHvmAttrType, b: Uint8Array): XenHvmAttr {
+  const v = view(b)
+  const u = kvm_xen_hvm_attr.u
+  switch (type) {
+    case 'LONG_MODE':
+      return { type, longMode: v.getUint8(u.long_mode) !== 0 }
+    case 'SHARED_INFO':
+      return { type, gfn: v.getBigUint64(u.shared_info.gfn, true) }
+    case 'SHARED_INFO_HVA':
+      return { type, hva: v.getBigUint64(u.shared_info.hva, true) }
+    case 'UPCALL_VECTOR':
+      return { type, vector: v.getUint8(u.vector) }
+    case 'XEN_VERSION':
+      return { type, version: v.getUint32(u.xen_version, true) }
+    case 'RUNSTATE_UPDATE_FLAG':
+      return { type, enabled: v.getUint8(u.runstate_update_flag) !== 0 }
+    case 'EVTCHN': {
+      const e = u.evtchn
+      return {
+        type,
+        sendPort: v.getUint32(e.send_port, true),
+        evtchnType: v.getUint32(e.type, true),
+        flags: v.getUint32(e.flags, true),
+        deliver: {
+          port: v.getUint32(e.deliver.port.port, true),
+          vcpu: v.getUint32(e.deliver.port.vcpu, true),
+          priority: v.getUint32(e.deliver.port.priority, true),
+        },
+      }
+    }
+  }
+}
+
+/** A struct kvm_xen_vcpu_attr of `type` with an empty union (for GET_ATTR). */
+export function emptyXenVcpuAttr(type: XenVcpuAttrType): Uint8Array {
+  const b = new Uint8Array(kvm_xen_vcpu_attr.size)
+  view(b).setUint16(kvm_xen_vcpu_attr.type, XEN_VCPU_ATTR_TYPES[type].value, true)
+  return b
+}
+
+const RUNSTATE_FIELDS = [
+  ['state', 'state'],
+  ['stateEntryTime', 'state_entry_time'],
+  ['timeRunning', 'time_running'],
+  ['timeRunnable', 'time_runnable'],
+  ['timeBlocked', 'time_blocked'],
+  ['timeOffline', 'time_offline'],
+] as const
+
+/** XenVcpuAttr -> struct kvm_xen_vcpu_attr. */
+export function encodeXenVcpuAttr(a: XenVcpuAttr): Uint8Array {
+  const b = emptyXenVcpuAttr(a.type)
+  const v = view(b)
+  const u = kvm_xen_vcpu_attr.u
+  switch (a.type) {
+    case 'VCPU_INFO':
+    case 'VCPU_TIME_INFO':
+    case 'RUNSTATE_ADDR':
+      v.setBigUint64(u.gpa, BigInt.asUintN(64, a.gpa), true)
+      break
+    case 'VCPU_INFO_HVA':
+      v.setBigUint64(u.hva, BigInt.asUintN(64, a.hva), true)
+      break
+    case 'RUNSTATE_CURRENT':
+      v.setBigUint64(u.runstate.state, BigInt(a.state), true)
+      break
+    case 'RUNSTATE_DATA':
+    case 'RUNSTATE_ADJUST':
+      for (const [js, c] of RUNSTATE_FIELDS)
+        v.setBigUint64(u.runstate[c], BigInt.asUintN(64, a[js]), true)
+      break
+    case 'VCPU_ID':
+      v.setUint32(u.vcpu_id, a.vcpuId, true)
+      break
+    case 'TIMER':
+      v.setUint32(u.timer.port, a.port, true)
+      v.setUint32(u.timer.priority, a.priority, true)
+      v.setBigUint64(u.timer.expires_ns, BigInt.asUintN(64, a.expiresNs), true)
+      break
+    case 'UPCALL_VECTOR':
+      v.setUint8(u.vector, a.vector)
+      break
+  }
+  return b
+}
+
+/** struct kvm_xen_vcpu_attr (as GET_ATTR filled it) -> XenVcpuAttr of `type`. */
+export function decodeXenVcpuAttr(type: XenVcpuAttrType, b: Uint8Array): XenVcpuAttr {
+  const v = view(b)
+  const u = kvm_xen_vcpu_attr.u
+  switch (type) {
+    case 'VCPU_INFO':
+    case 'VCPU_TIME_INFO':
+    case 'RUNSTATE_ADDR':
+      return { type, gpa: v.getBigUint64(u.gpa, true) }
+    case 'VCPU_INFO_HVA':
+      return { type, hva: v.getBigUint64(u.hva, true) }
+    case 'RUNSTATE_CURRENT':
+      return { type, state: Number(v.getBigUint64(u.runstate.state, true)) }
+    case 'RUNSTATE_DATA':
+    case 'RUNSTATE_ADJUST': {
+      const r = {} as XenRunstate
+      for (const [js, c] of RUNSTATE_FIELDS) r[js] = v.getBigUint64(u.runstate[c], true)
+      return { type, ...r }
+    }
+    case 'VCPU_ID':
+      return { type, vcpuId: v.getUint32(u.vcpu_id, true) }
+    case 'TIMER':
+      return {
+        type,
+        port: v.getUint32(u.timer.port, true),
+        priority: v.getUint32(u.timer.priority, true),
+        expiresNs: v.getBigUint64(u.timer.expires_ns, true),
+      }
+    case 'UPCALL_VECTOR':
+      return { type, vector: v.getUint8(u.vector) }
+  }
+}
