@@ -95,7 +95,10 @@ describe.each([
 
     const results = await Promise.all(guests)
     const seen = new Array<number>(limit).fill(0)
-    for (const r of results) r.counts.forEach((c, p) => (seen[p] = (seen[p] as number) + c))
+    for (const r of results)
+      r.counts.forEach((c, p) => {
+        seen[p] = (seen[p] as number) + c
+      })
     expect(seen).toEqual(delivered)
     const total = delivered.reduce((a, b) => a + b, 0)
     expect(total).toBeGreaterThan(1000)
