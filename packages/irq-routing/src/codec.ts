@@ -13,9 +13,23 @@ import {
   KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
   KVM_MSI_VALID_DEVID,
 } from '@tsvmm/kvm-sys/abi'
-import type { MsiRoute, RoutingEntry } from './entry.js'
+import {
+  entryShapeError,
+  type MsiRoute,
+  type RoutingEntry,
+  type S390AdapterRoute,
+} from './entry.js'
 import { RoutingError } from './errors.js'
 
+// Imported bindings are live: each use in the hot loop costs a load and a hole check, so the
+// encoder works from module-local copies.
+const IRQCHIP = KVM_IRQ_ROUTING_IRQCHIP
+const MSI = KVM_IRQ_ROUTING_MSI
+const S390_ADAPTER = KVM_IRQ_ROUTING_S390_ADAPTER
+const HV_SINT = KVM_IRQ_ROUTING_HV_SINT
+const XEN_EVTCHN = KVM_IRQ_ROUTING_XEN_EVTCHN
+const PRIO_2LEVEL = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL
+const VALID_DEVID = KVM_MSI_VALID_DEVID
 const HEADER_BYTES = KVM_IRQ_ROUTING.size
 const ENTRY_BYTES = KVM_IRQ_ROUTING_ENTRY.size
 const ENTRY_WORDS = ENTRY_BYTES / 4
@@ -29,21 +43,6 @@ let scratch = new Uint32Array(0)
 /** Bytes of an encoded table of `count` entries: 8 + 48 * count. */
 export function encodedSize(count: number): number {
   return HEADER_BYTES + ENTRY_BYTES * count
-}
-
-function badField(index: number, field: string, value: unknown, what: string): RoutingError {
-  return new RoutingError('field-range', `${field} ${String(value)} is not ${what}`, index)
-}
-
-function u32(v: number, index: number, field: string): number {
-  if (v >>> 0 !== v) throw badField(index, field, v, 'a u32')
-  return v
-}
-
-function u64(v: bigint, index: number, field: string): bigint {
-  if (typeof v !== 'bigint' || v < 0n || v > U64_MAX)
-    throw badField(index, field, v, 'a u64 bigint')
-  return v
 }
 
 /**
@@ -79,10 +78,16 @@ export function encodeRouting(entries: readonly RoutingEntry[], into?: Uint8Arra
   const words = direct
     ? new Uint32Array(out.buffer, out.byteOffset, size >>> 2)
     : scratchWords(size)
+  // Zero everything once (a memset), then store only the words an entry uses: cheaper than
+  // writing the zeros of each entry, and a reused buffer never leaks an earlier table.
+  words.fill(0)
   words[0] = count
-  words[1] = 0
-  for (let i = 0, w = HEADER_BYTES / 4; i < count; i++, w += ENTRY_WORDS) {
-    writeEntry(words, w, entries[i] as RoutingEntry, i)
+  try {
+    writeEntries(words, entries, count)
+  } catch (error) {
+    // A null or undefined entry fails on its first property load (a TypeError); find it.
+    if (error instanceof RoutingError) throw error
+    throw firstShapeError(entries) ?? error
   }
   if (!direct) copyLittleEndian(words, out)
   return out
@@ -90,7 +95,7 @@ export function encodeRouting(entries: readonly RoutingEntry[], into?: Uint8Arra
 
 function scratchWords(size: number): Uint32Array {
   if (scratch.length < size >>> 2) scratch = new Uint32Array(size >>> 2)
-  return scratch
+  return scratch.subarray(0, size >>> 2)
 }
 
 function copyLittleEndian(words: Uint32Array, out: Uint8Array): void {
@@ -103,82 +108,122 @@ function copyLittleEndian(words: Uint32Array, out: Uint8Array): void {
   }
 }
 
-// One entry = 12 words: gsi, type, flags, pad, u[0..7]. Every word is written so a reused
-// buffer never leaks bytes of an earlier table.
-function writeEntry(w: Uint32Array, o: number, e: RoutingEntry, i: number): void {
-  if (typeof e !== 'object' || e === null) {
-    throw new RoutingError('entry-shape', `${String(e)} is not a routing entry`, i)
-  }
-  w[o] = u32(e.gsi, i, 'gsi')
-  w[o + 3] = 0
-  switch (e.type) {
-    case 'irqchip':
-      w[o + 1] = KVM_IRQ_ROUTING_IRQCHIP
-      w[o + 2] = 0
-      w[o + 4] = u32(e.irqchip, i, 'irqchip')
-      w[o + 5] = u32(e.pin, i, 'pin')
-      w[o + 6] = 0
-      w[o + 7] = 0
-      break
-    case 'msi':
-      w[o + 1] = KVM_IRQ_ROUTING_MSI
-      w[o + 4] = u32(e.addressLo, i, 'addressLo')
-      w[o + 5] = u32(e.addressHi, i, 'addressHi')
-      w[o + 6] = u32(e.data, i, 'data')
-      if (e.devid === undefined) {
-        w[o + 2] = 0
-        w[o + 7] = 0
-      } else {
-        w[o + 2] = KVM_MSI_VALID_DEVID
-        w[o + 7] = u32(e.devid, i, 'devid')
+// The hot loop. Every type but s390 fills gsi and the first three union words, so those are
+// loaded per type, checked together (one branch per entry) and stored once. The exact
+// field-range error comes from entryShapeError on the slow path.
+function writeEntries(w: Uint32Array, entries: readonly RoutingEntry[], count: number): void {
+  for (let i = 0, o = HEADER_BYTES / 4; i < count; i++, o += ENTRY_WORDS) {
+    const e = entries[i] as RoutingEntry
+    // Each case loads and checks its own fields: there a load sees one object shape (after
+    // the switch it would see all), and constant words need no check.
+    switch (e.type) {
+      case 'irqchip': {
+        const { gsi, irqchip, pin } = e
+        if (gsi >>> 0 !== gsi || irqchip >>> 0 !== irqchip || pin >>> 0 !== pin) {
+          throw shapeError(e, i)
+        }
+        w[o] = gsi
+        w[o + 1] = IRQCHIP
+        w[o + 4] = irqchip
+        w[o + 5] = pin
+        break
       }
-      break
-    case 's390Adapter': {
-      w[o + 1] = KVM_IRQ_ROUTING_S390_ADAPTER
-      w[o + 2] = 0
-      const ind = u64(e.indAddr, i, 'indAddr')
-      const summary = u64(e.summaryAddr, i, 'summaryAddr')
-      const offset = u64(e.indOffset, i, 'indOffset')
-      w[o + 4] = Number(ind & 0xffff_ffffn)
-      w[o + 5] = Number(ind >> 32n)
-      w[o + 6] = Number(summary & 0xffff_ffffn)
-      w[o + 7] = Number(summary >> 32n)
-      w[o + 8] = Number(offset & 0xffff_ffffn)
-      w[o + 9] = Number(offset >> 32n)
-      w[o + 10] = u32(e.summaryOffset, i, 'summaryOffset')
-      w[o + 11] = u32(e.adapterId, i, 'adapterId')
-      return
+      case 'msi': {
+        const { gsi, addressLo, addressHi, data, devid } = e
+        if (
+          gsi >>> 0 !== gsi ||
+          addressLo >>> 0 !== addressLo ||
+          addressHi >>> 0 !== addressHi ||
+          data >>> 0 !== data
+        ) {
+          throw shapeError(e, i)
+        }
+        w[o] = gsi
+        w[o + 1] = MSI
+        w[o + 4] = addressLo
+        w[o + 5] = addressHi
+        w[o + 6] = data
+        if (devid !== undefined) {
+          if (devid >>> 0 !== devid) throw shapeError(e, i)
+          w[o + 2] = VALID_DEVID
+          w[o + 7] = devid
+        }
+        break
+      }
+      case 'hvSint': {
+        const { gsi, vcpu, sint } = e
+        if (gsi >>> 0 !== gsi || vcpu >>> 0 !== vcpu || sint >>> 0 !== sint) {
+          throw shapeError(e, i)
+        }
+        w[o] = gsi
+        w[o + 1] = HV_SINT
+        w[o + 4] = vcpu
+        w[o + 5] = sint
+        break
+      }
+      case 'xenEvtchn': {
+        const { gsi, port, vcpu, priority } = e
+        if (gsi >>> 0 !== gsi || port >>> 0 !== port || vcpu >>> 0 !== vcpu) {
+          throw shapeError(e, i)
+        }
+        w[o] = gsi
+        w[o + 1] = XEN_EVTCHN
+        w[o + 4] = port
+        w[o + 5] = vcpu
+        if (priority === undefined) {
+          w[o + 6] = PRIO_2LEVEL
+        } else {
+          if (priority >>> 0 !== priority) throw shapeError(e, i)
+          w[o + 6] = priority
+        }
+        break
+      }
+      case 's390Adapter':
+        writeS390Adapter(w, o, e, i)
+        break
+      default:
+        throw shapeError(e, i)
     }
-    case 'hvSint':
-      w[o + 1] = KVM_IRQ_ROUTING_HV_SINT
-      w[o + 2] = 0
-      w[o + 4] = u32(e.vcpu, i, 'vcpu')
-      w[o + 5] = u32(e.sint, i, 'sint')
-      w[o + 6] = 0
-      w[o + 7] = 0
-      break
-    case 'xenEvtchn':
-      w[o + 1] = KVM_IRQ_ROUTING_XEN_EVTCHN
-      w[o + 2] = 0
-      w[o + 4] = u32(e.port, i, 'port')
-      w[o + 5] = u32(e.vcpu, i, 'vcpu')
-      w[o + 6] =
-        e.priority === undefined
-          ? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL
-          : u32(e.priority, i, 'priority')
-      w[o + 7] = 0
-      break
-    default:
-      throw new RoutingError(
-        'entry-shape',
-        `unknown route type ${String((e as { type: unknown }).type)}`,
-        i,
-      )
   }
-  w[o + 8] = 0
-  w[o + 9] = 0
-  w[o + 10] = 0
-  w[o + 11] = 0
+}
+
+function writeS390Adapter(w: Uint32Array, o: number, e: S390AdapterRoute, i: number): void {
+  const { gsi, indAddr, summaryAddr, indOffset, summaryOffset, adapterId } = e
+  if (
+    gsi >>> 0 !== gsi ||
+    !isU64(indAddr) ||
+    !isU64(summaryAddr) ||
+    !isU64(indOffset) ||
+    summaryOffset >>> 0 !== summaryOffset ||
+    adapterId >>> 0 !== adapterId
+  ) {
+    throw shapeError(e, i)
+  }
+  w[o] = gsi
+  w[o + 1] = S390_ADAPTER
+  w[o + 4] = Number(indAddr & 0xffff_ffffn)
+  w[o + 5] = Number(indAddr >> 32n)
+  w[o + 6] = Number(summaryAddr & 0xffff_ffffn)
+  w[o + 7] = Number(summaryAddr >> 32n)
+  w[o + 8] = Number(indOffset & 0xffff_ffffn)
+  w[o + 9] = Number(indOffset >> 32n)
+  w[o + 10] = summaryOffset
+  w[o + 11] = adapterId
+}
+
+const isU64 = (v: bigint): boolean => typeof v === 'bigint' && v >= 0n && v <= U64_MAX
+
+function firstShapeError(entries: readonly RoutingEntry[]): RoutingError | undefined {
+  for (let i = 0; i < entries.length; i++) {
+    const error = entryShapeError(entries[i], i)
+    if (error) return error
+  }
+  return undefined
+}
+
+/** The precise error for an entry the fast path refused. */
+function shapeError(e: unknown, i: number): RoutingError {
+  return entryShapeError(e, i) ?? new RoutingError('entry-shape', 'entry cannot be encoded', i)
 }
 
 /**
