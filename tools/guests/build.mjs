@@ -60,7 +60,9 @@ for (const g of guests) {
     ]
     const r = spawnSync('gcc', args, { stdio: 'inherit' })
     if (r.error) {
-      console.error(`guests: cannot run gcc (${r.error.message}); install gcc (and gcc-multilib for -m32)`)
+      console.error(
+        `guests: cannot run gcc (${r.error.message}); install gcc (and gcc-multilib for -m32)`,
+      )
       process.exit(1)
     }
     if (r.status !== 0) {
