@@ -97,6 +97,8 @@ export async function runEmulated(o, ctx) {
         memMiB: o.memMiB,
         nonce,
         socketDir: ports.dir,
+        ...(process.env.TSVMM_KVM_HOST_CPU ? { cpu: process.env.TSVMM_KVM_HOST_CPU } : {}),
+        ...(process.env.TSVMM_KVM_HOST_APPEND ? { append: process.env.TSVMM_KVM_HOST_APPEND } : {}),
       }),
       backstopSec: Math.ceil((deadline - Date.now()) / 1000) + 30,
       onQemuOutput: (s) => {

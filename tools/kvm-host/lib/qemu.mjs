@@ -15,6 +15,8 @@ import path from 'node:path'
  * @property {number} memMiB
  * @property {string} nonce marker nonce of this run
  * @property {string} socketDir directory of the serial ports' sockets (con, out, err)
+ * @property {string} [cpu] CPU model, `max,-cx16` unless overridden (TSVMM_KVM_HOST_CPU)
+ * @property {string} [append] more kernel parameters (TSVMM_KVM_HOST_APPEND)
  */
 
 /** Serial ports in guest order: ttyS0 console, ttyS1 the command's stdout, ttyS2 its stderr. */
@@ -30,7 +32,7 @@ export const SERIAL_PORTS = Object.freeze(['con', 'out', 'err'])
  */
 export function qemuArgs(c) {
   return [
-    ...['-accel', 'tcg,thread=single', '-machine', 'pc', '-cpu', 'max,-cx16'],
+    ...['-accel', 'tcg,thread=single', '-machine', 'pc', '-cpu', c.cpu ?? 'max,-cx16'],
     ...['-smp', String(c.smp), '-m', String(c.memMiB)],
     ...['-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot'],
     ...SERIAL_PORTS.flatMap((id) => [
@@ -43,7 +45,7 @@ export function qemuArgs(c) {
     ...['-drive', `file=${c.image},if=virtio,format=raw,cache=unsafe`],
     ...['-drive', `file=${c.jobDisk},if=virtio,format=raw,readonly=on`],
     '-append',
-    `console=ttyS0 panic=-1 quiet kvmhost.nonce=${c.nonce}`,
+    `console=ttyS0 panic=-1 quiet kvmhost.nonce=${c.nonce}${c.append ? ` ${c.append}` : ''}`,
   ]
 }
 
