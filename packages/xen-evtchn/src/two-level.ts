@@ -289,8 +289,12 @@ export class TwoLevel {
       this.#shadow[i] = (this.#shadow[i] as number) | sbit
       return
     }
-    if ((Atomics.or(vi, this.#selectorLane + (word >>> 5), sbit) & sbit) !== 0) return
-    if ((Atomics.or(vi, 0, 1) & 1) === 0) this.#callNotify(vcpu)
+    // A seq-cst load that sees the bit set is the same linearisation as a test-and-set that
+    // finds it set (OR-ing a set bit writes nothing), and skips an Atomics builtin call.
+    const si = this.#selectorLane + (word >>> 5)
+    if ((Atomics.load(vi, si) & sbit) !== 0 || (Atomics.or(vi, si, sbit) & sbit) !== 0) return
+    if ((Atomics.load(vi, 0) & 1) !== 0 || (Atomics.or(vi, 0, 1) & 1) !== 0) return
+    this.#callNotify(vcpu)
   }
 
   #callNotify(vcpu: number): void {
