@@ -107,7 +107,7 @@ describe('withLock', () => {
     writeFileSync(path.join(lock, 'pid'), String(process.pid))
     const waits: number[] = []
     await expect(
-      withLock(lock, async () => 'never', { waitMs: 300, onWait: (pid) => waits.push(pid) }),
+      withLock(lock, async () => 'never', { waitMs: 1500, onWait: (pid) => waits.push(pid) }),
     ).rejects.toThrow('timed out waiting')
     expect(waits).toEqual([process.pid])
   })
