@@ -4,6 +4,8 @@
 // caller says the capability is there (evtchn-semantics.md, "GSI routing validation").
 // Then RoutingTable drives a real VM: irqfd -> Xen event channel route -> pending bit.
 
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { abi, EventFd, Kvm, KvmError, type Vm } from '@tsvmm/kvm-sys'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -459,5 +461,13 @@ describe('RoutingTable on a real VM', () => {
     } finally {
       vm.close()
     }
+  })
+})
+
+describe('README example', () => {
+  it('routing-table.mjs raises port 3 through an irqfd and cleans up', () => {
+    const example = fileURLToPath(new URL('../examples/routing-table.mjs', import.meta.url))
+    const out = execFileSync(process.execPath, [example], { encoding: 'utf8' })
+    expect(out.trim().split('\n')).toEqual(['port 3 pending: 1', 'routes: 40, irqfds: 0'])
   })
 })
