@@ -139,14 +139,14 @@ export class Vcpu {
     this.#ioctl('KVM_SET_SREGS', encodeSregs(sregs))
   }
 
-  /** KVM_GET_FPU. */
+  /** KVM_GET_FPU. KVM does not report MXCSR through this ioctl (it reads as 0). */
   getFpu(): Fpu {
     const b = new Uint8Array(abi.kvm_fpu.size)
     this.#ioctl('KVM_GET_FPU', b)
     return decodeFpu(b)
   }
 
-  /** KVM_SET_FPU. */
+  /** KVM_SET_FPU. KVM ignores `mxcsr` here. */
   setFpu(fpu: Fpu): void {
     this.#ioctl('KVM_SET_FPU', encodeFpu(fpu))
   }
