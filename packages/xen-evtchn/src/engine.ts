@@ -263,6 +263,14 @@ export class EvtchnEngine {
   }
 
   /**
+   * EVTCHNOP_send on `port` on the guest's behalf, when the guest's send reached the VMM another
+   * way than the hypercall (the kernel offload's eventfd for a backend port): 0 or -EINVAL.
+   */
+  guestSend(port: number): number {
+    return this.#ports.send(port)
+  }
+
+  /**
    * Raises `virq` on `vcpu` (a global VIRQ goes where its port is bound): the set_pending code,
    * -ENOENT if the guest bound no port to it, -EINVAL for a bad VIRQ or vCPU.
    */
