@@ -24,9 +24,11 @@ done </lib/modules/load-order
 [ -c /dev/kvm ] || fail kvm "no /dev/kvm after loading kvm_amd ($(dmesg | grep -i -E 'kvm|svm' | tail -n 3))"
 mark modules
 
-# Disks made by the host for this run: vda the repository (ext4), vdb the job (a tar archive).
+# Disks: vda the repository (ext4) and vdb the job (a tar archive), both made for this run;
+# vdc the base disk (node and its libraries, read-only, linked from the initramfs).
 i=0
-while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -b /dev/vdc ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+out=$(mount -t ext4 -o ro /dev/vdc /base 2>&1) || fail payload "base disk: $out"
 mkdir -p /run/job
 out=$(tar -xf /dev/vdb -C /run/job 2>&1) || fail payload "job disk: $out"
 repo=$(cat /run/job/repo)

@@ -42,7 +42,12 @@ export async function runEmulated(o, ctx) {
     path.join(cache, 'prepare.lock'),
     async () => {
       const kernel = await ensureKernel(cache, ctx.note)
-      const bins = { node: process.execPath, busybox: tools.busybox ?? '', cpio: tools.cpio ?? '' }
+      const bins = {
+        node: process.execPath,
+        busybox: tools.busybox ?? 'busybox',
+        cpio: tools.cpio ?? 'cpio',
+        mkfs: tools['mkfs.ext4'] ?? 'mkfs.ext4',
+      }
       const base = await ensureBaseImage(cache, kernel, bins, ctx.note)
       return { kernel, base }
     },
@@ -91,6 +96,7 @@ export async function runEmulated(o, ctx) {
       args: qemuArgs({
         vmlinuz: kernel.vmlinuz,
         initramfs: base.initramfs,
+        baseDisk: base.disk,
         image: payload.image,
         jobDisk: payload.jobDisk,
         smp: o.smp,

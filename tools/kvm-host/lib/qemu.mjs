@@ -9,6 +9,7 @@ import path from 'node:path'
  * @typedef {object} QemuConfig
  * @property {string} vmlinuz
  * @property {string} initramfs
+ * @property {string} baseDisk node and its libraries, shared read-only by every run
  * @property {string} image the payload disk
  * @property {string} jobDisk the job disk
  * @property {number} smp
@@ -44,6 +45,7 @@ export function qemuArgs(c) {
     ...['-kernel', c.vmlinuz, '-initrd', c.initramfs],
     ...['-drive', `file=${c.image},if=virtio,format=raw,cache=unsafe`],
     ...['-drive', `file=${c.jobDisk},if=virtio,format=raw,readonly=on`],
+    ...['-drive', `file=${c.baseDisk},if=virtio,format=raw,readonly=on`],
     '-append',
     `console=ttyS0 panic=-1 quiet kvmhost.nonce=${c.nonce}${c.append ? ` ${c.append}` : ''}`,
   ]

@@ -6,6 +6,7 @@ import { listenSerialPorts, qemuArgs, SERIAL_PORTS } from '../lib/qemu.mjs'
 const config = {
   vmlinuz: '/c/vmlinuz',
   initramfs: '/c/initramfs.cpio',
+  baseDisk: '/c/base.ext4',
   image: '/r/payload.ext4',
   jobDisk: '/r/job.tar',
   smp: 2,
@@ -33,6 +34,7 @@ describe('qemuArgs', () => {
     expect(after('-drive')).toEqual([
       'file=/r/payload.ext4,if=virtio,format=raw,cache=unsafe',
       'file=/r/job.tar,if=virtio,format=raw,readonly=on',
+      'file=/c/base.ext4,if=virtio,format=raw,readonly=on',
     ])
     expect(after('-append')[0]).toContain('console=ttyS0')
     expect(after('-append')[0]).toContain('kvmhost.nonce=abc123')
