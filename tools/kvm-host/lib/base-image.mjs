@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import path from 'node:path'
-import { cacheKey, ensureEntry } from './cache.mjs'
+import { cacheKey, ensureEntry, pruneEntries } from './cache.mjs'
 import { exec } from './exec.mjs'
 import { GUEST_MODULES, resolveModules } from './modules.mjs'
 
@@ -184,6 +184,7 @@ export async function ensureBaseImage(cache, kernel, bins, note) {
       `${JSON.stringify({ key, inputs: { ...inputs, init: undefined }, modules: mods.map((m) => m.name) }, null, 1)}\n`,
     )
   })
+  pruneEntries(entry, 3)
   return {
     initramfs: path.join(entry, 'initramfs.cpio'),
     disk: path.join(entry, 'base.ext4'),

@@ -2,7 +2,17 @@
 // An entry is a directory named by a hash of its inputs; it is built under a temporary name and
 // renamed into place, so a reader never sees half an entry and concurrent runs never clash.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -59,6 +69,27 @@ export async function ensureEntry(dir, key, build) {
     rmSync(tmp, { recursive: true, force: true })
   }
   return final
+}
+
+/**
+ * Marks `entry` as just used and removes all but the `keep` most recently used entries of its
+ * directory, plus temporary builds older than a day (left by a run that died). A run that still
+ * has a removed file open keeps reading it: unlinking does not disturb open files.
+ * @param {string} entry
+ * @param {number} keep
+ */
+export function pruneEntries(entry, keep) {
+  const now = new Date()
+  utimesSync(entry, now, now)
+  const dir = path.dirname(entry)
+  const all = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => ({ p: path.join(dir, e.name), tmp: e.name.includes('.tmp-') }))
+    .map((e) => ({ ...e, mtime: statSync(e.p).mtimeMs }))
+  const done = all.filter((e) => !e.tmp).sort((a, b) => b.mtime - a.mtime)
+  for (const e of done.slice(keep)) rmSync(e.p, { recursive: true, force: true })
+  for (const e of all.filter((x) => x.tmp && now.getTime() - x.mtime > 86_400_000))
+    rmSync(e.p, { recursive: true, force: true })
 }
 
 /** @param {number} pid */

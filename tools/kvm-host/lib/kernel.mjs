@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import path from 'node:path'
-import { ensureEntry } from './cache.mjs'
+import { ensureEntry, pruneEntries } from './cache.mjs'
 import { EXIT, KvmHostError } from './errors.mjs'
 import { exec } from './exec.mjs'
 import { lastLine } from './host-tools.mjs'
@@ -206,6 +206,7 @@ export async function ensureKernel(cache, note) {
     await exec('rm', ['-rf', path.join(tmp, 'root'), path.join(tmp, deb)])
     writeFileSync(path.join(tmp, 'kernel.json'), `${JSON.stringify({ ...c, release })}\n`)
   })
+  pruneEntries(entry, 2)
   const meta = JSON.parse(readFileSync(path.join(entry, 'kernel.json'), 'utf8'))
   return {
     pkg: meta.pkg,

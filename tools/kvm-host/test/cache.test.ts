@@ -1,8 +1,24 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cacheKey, cacheRoot, ensureEntry, stableStringify, withLock } from '../lib/cache.mjs'
+import {
+  cacheKey,
+  cacheRoot,
+  ensureEntry,
+  pruneEntries,
+  stableStringify,
+  withLock,
+} from '../lib/cache.mjs'
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kvm-host-cache-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -110,5 +126,27 @@ describe('withLock', () => {
       withLock(lock, async () => 'never', { waitMs: 1500, onWait: (pid) => waits.push(pid) }),
     ).rejects.toThrow('timed out waiting')
     expect(waits).toEqual([process.pid])
+  })
+})
+
+describe('pruneEntries', () => {
+  it('keeps the entry just used and the most recent others, drops old temporary builds', () => {
+    const dir = path.join(tmp, 'prune')
+    const day = 86_400
+    const ages: Record<string, number> = {
+      a: 5,
+      b: 1,
+      c: 3,
+      d: 2,
+      'x.tmp-1-2': 2 * day,
+      'y.tmp-3-4': 10,
+    }
+    for (const [name, age] of Object.entries(ages)) {
+      mkdirSync(path.join(dir, name), { recursive: true })
+      const t = Date.now() / 1000 - age
+      utimesSync(path.join(dir, name), t, t)
+    }
+    pruneEntries(path.join(dir, 'a'), 3) // the oldest, but in use now
+    expect(readdirSync(dir).sort()).toEqual(['a', 'b', 'd', 'y.tmp-3-4'])
   })
 })
