@@ -57,6 +57,11 @@ export async function runEmulated(o, ctx) {
   overdue('prepare')
 
   const runDir = mkdtempSync(path.join(os.tmpdir(), 'tsvmm-kvm-host-'))
+  // Until QEMU runs, a signal just removes the run's files and leaves.
+  ctx.onAbort((signal) => {
+    rmSync(runDir, { recursive: true, force: true })
+    process.exit(128 + signalNumber(signal))
+  })
   try {
     const jobScript = renderJobScript({
       command: o.command,
