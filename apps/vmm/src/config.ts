@@ -45,7 +45,8 @@ export interface RunConfig {
 export const LIMITS = {
   /** 32: the vcpu_info slots of shared_info, and what the VMM's CPUID topology describes. */
   vcpus: { min: 1, max: 32 },
-  memoryMiB: { min: 2, max: 65536 },
+  /** Up to 3 GiB: RAM stays below the local APIC and the 32-bit MMIO hole. */
+  memoryMiB: { min: 2, max: 3072 },
   timeoutSec: { min: 0, max: 86400 },
   watchdogSec: { min: 0, max: 86400 },
 } as const

@@ -1,3 +1,7 @@
 #!/usr/bin/env node
-// placeholder CLI, replaced by the reference VMM
-console.log('tsvmm')
+// The `tsvmm` executable: runs the program, then exits with its code once stdout has drained.
+import { main } from './tsvmm.js'
+
+main(process.argv.slice(2)).then((code) => {
+  process.stdout.write('', () => process.exit(code))
+})

@@ -10,6 +10,12 @@ static vcpu_info_t vcpu_info_area[MAX_CPUS] __attribute__((aligned(PAGE_SIZE)));
 volatile uint32_t port_events[NR_PORTS];
 volatile uint8_t port_last_cpu[NR_PORTS];
 volatile uint32_t upcalls[MAX_CPUS];
+volatile uint8_t port_bound_cpu[NR_PORTS] = {[0 ... NR_PORTS - 1] = PORT_CPU_UNKNOWN};
+
+static void bind_port_to_cpu(long port, unsigned cpu)
+{
+	if (port > 0 && port < (long)NR_PORTS) port_bound_cpu[port] = (uint8_t)cpu;
+}
 
 int xen_detect(unsigned cpu)
 {
@@ -119,6 +125,10 @@ static void xen_upcall(unsigned vector)
 				while (bits) {
 					unsigned port = w * (unsigned)BITS_PER_LONG + (unsigned)__builtin_ctzl(bits);
 					bits &= bits - 1;
+					/* Another vCPU's port: its own upcall takes it (Linux's active_evtchns). */
+					unsigned owner = port_bound_cpu[port];
+					if (owner == PORT_CPU_UNKNOWN) owner = 0;
+					if (owner != cpu) continue;
 					if (sync_test_and_clear_bit(port, shinfo->evtchn_pending)) {
 						port_last_cpu[port] = (uint8_t)cpu;
 						__atomic_add_fetch(&port_events[port], 1, __ATOMIC_SEQ_CST);
@@ -207,28 +217,36 @@ long evtchn_alloc_unbound(domid_t remote)
 {
 	struct evtchn_alloc_unbound a = {.dom = DOMID_SELF, .remote_dom = remote};
 	long rc = evtchn_op(EVTCHNOP_alloc_unbound, &a);
-	return rc ? rc : (long)a.port;
+	if (rc) return rc;
+	bind_port_to_cpu(a.port, 0); /* Xen binds new ports to vCPU 0 */
+	return (long)a.port;
 }
 
 long evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port)
 {
 	struct evtchn_bind_interdomain b = {.remote_dom = remote, .remote_port = remote_port};
 	long rc = evtchn_op(EVTCHNOP_bind_interdomain, &b);
-	return rc ? rc : (long)b.local_port;
+	if (rc) return rc;
+	bind_port_to_cpu(b.local_port, 0);
+	return (long)b.local_port;
 }
 
 long evtchn_bind_ipi(unsigned vcpu)
 {
 	struct evtchn_bind_ipi b = {.vcpu = vcpu};
 	long rc = evtchn_op(EVTCHNOP_bind_ipi, &b);
-	return rc ? rc : (long)b.port;
+	if (rc) return rc;
+	bind_port_to_cpu(b.port, vcpu);
+	return (long)b.port;
 }
 
 long evtchn_bind_virq(unsigned virq, unsigned vcpu)
 {
 	struct evtchn_bind_virq b = {.virq = virq, .vcpu = vcpu};
 	long rc = evtchn_op(EVTCHNOP_bind_virq, &b);
-	return rc ? rc : (long)b.port;
+	if (rc) return rc;
+	bind_port_to_cpu(b.port, vcpu);
+	return (long)b.port;
 }
 
 long evtchn_send(evtchn_port_t port)
@@ -252,7 +270,9 @@ long evtchn_unmask(evtchn_port_t port)
 long evtchn_bind_vcpu(evtchn_port_t port, unsigned vcpu)
 {
 	struct evtchn_bind_vcpu b = {.port = port, .vcpu = vcpu};
-	return evtchn_op(EVTCHNOP_bind_vcpu, &b);
+	long rc = evtchn_op(EVTCHNOP_bind_vcpu, &b);
+	if (rc == 0) bind_port_to_cpu(port, vcpu);
+	return rc;
 }
 
 long evtchn_status(evtchn_port_t port, struct evtchn_status *st)

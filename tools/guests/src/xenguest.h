@@ -30,6 +30,10 @@ extern char shared_info_page[PAGE_SIZE];
 extern volatile uint32_t port_events[NR_PORTS];
 extern volatile uint8_t port_last_cpu[NR_PORTS];
 extern volatile uint32_t upcalls[MAX_CPUS];
+/* Which vCPU each port is bound to, as the guest knows it (Linux's cpu_evtchn_mask): an upcall
+ * handler takes only its own ports; PORT_CPU_UNKNOWN ports are taken by vCPU 0. */
+#define PORT_CPU_UNKNOWN 0xff
+extern volatile uint8_t port_bound_cpu[NR_PORTS];
 
 /* Setup steps; each reports its own named result and returns 0 on success. */
 int xen_detect(unsigned cpu);

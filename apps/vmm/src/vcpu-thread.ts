@@ -1,0 +1,171 @@
+// A vCPU's own thread (a worker): KVM_RUN in a loop. Port I/O of the guest protocol (console,
+// results, the bench port) is handled right here; hypercalls and backend requests go to the
+// main thread as calls, and this thread sleeps until the answer comes. Any exit the VMM cannot
+// go on from (triple fault, internal error) ends the loop with a message saying why.
+import { parentPort, workerData } from 'node:worker_threads'
+import { GuestMemory } from '@tsvmm/guest-memory'
+import { abi, Vcpu, Vm } from '@tsvmm/kvm-sys'
+import { GUEST_PORT, readCheckResult } from './guest-protocol.js'
+import {
+  CALL,
+  CALL_STATE,
+  SHARED,
+  type VcpuMessage,
+  type VcpuStop,
+  type VcpuWorkerData,
+} from './vcpu-channel.js'
+
+const data = workerData as VcpuWorkerData
+const port = parentPort
+if (port === null) throw new Error('vcpu-thread runs as a worker')
+
+const post = (m: VcpuMessage) => port.postMessage(m)
+const shared = new Int32Array(data.shared)
+const call = new Int32Array(data.call)
+const answer = new BigInt64Array(data.call)
+const index = data.index
+
+function run(): VcpuStop {
+  const vm = Vm.fromHandle(data.vmHandle)
+  const vcpu = Vcpu.fromHandle(data.vcpuHandle)
+  const memory = new GuestMemory(
+    vm
+      .memoryRegions()
+      .map((r) => ({ gpa: Number(r.guestPhysAddr), bytes: new Uint8Array(r.buffer) })),
+  )
+  const kvmRun = vcpu.kvmRun
+  const view = kvmRun.view
+  const bytes = kvmRun.bytes
+  const IO = abi.kvm_run.io
+  let consoleBytes: number[] = []
+  const flushConsole = () => {
+    if (consoleBytes.length > 0) {
+      post({ t: 'console', vcpu: index, bytes: Uint8Array.from(consoleBytes) })
+      consoleBytes = []
+    }
+  }
+  const rip = () => {
+    try {
+      return vcpu.getRegs().rip
+    } catch {
+      return 0n
+    }
+  }
+
+  /** Posts a call and waits for the main thread's answer; false when the VM stops instead. */
+  const callMain = (m: VcpuMessage): boolean => {
+    flushConsole()
+    Atomics.store(call, CALL.STATE, CALL_STATE.WAITING)
+    post(m)
+    for (;;) {
+      const r = Atomics.wait(call, CALL.STATE, CALL_STATE.WAITING, 1000)
+      if (r !== 'timed-out') break
+      if (Atomics.load(shared, SHARED.STOP) !== 0) return false
+    }
+    return Atomics.load(call, CALL.STATE) === CALL_STATE.RESUME
+  }
+
+  post({ t: 'ready', vcpu: index })
+  for (;;) {
+    if (Atomics.load(shared, SHARED.STOP) !== 0) return { kind: 'stopped' }
+    const reason = vcpu.run()
+    Atomics.add(shared, SHARED.EXITS + index, 1)
+    switch (reason) {
+      case abi.KVM_EXIT_IO: {
+        const out = view.getUint8(IO.direction) === abi.KVM_EXIT_IO_OUT
+        const p = view.getUint16(IO.port, true)
+        const size = view.getUint8(IO.size)
+        const count = view.getUint32(IO.count, true)
+        const offset = Number(view.getBigUint64(IO.data_offset, true))
+        const length = size * count
+        if (offset + length > bytes.length)
+          return { kind: 'error', message: 'kvm_run I/O data out of range' }
+        if (!out) {
+          // Nothing is behind any port: reads float high, as on an empty ISA bus.
+          bytes.fill(0xff, offset, offset + length)
+          break
+        }
+        if (p === GUEST_PORT.BENCH) break
+        if (p === GUEST_PORT.CONSOLE) {
+          for (let i = 0; i < length; i += size) consoleBytes.push(bytes[offset + i] ?? 0)
+          if (consoleBytes.includes(0x0a) || consoleBytes.length >= 256) flushConsole()
+          break
+        }
+        if ((p === GUEST_PORT.RESULT || p === GUEST_PORT.BACKEND) && size === 4 && count === 1) {
+          const gpa = view.getUint32(offset, true)
+          if (p === GUEST_PORT.RESULT) {
+            flushConsole()
+            const r = readCheckResult(memory, gpa)
+            if (typeof r === 'string') post({ t: 'protocol-error', vcpu: index, message: r })
+            else post({ t: 'result', vcpu: index, result: r })
+          } else if (!callMain({ t: 'backend', vcpu: index, gpa })) {
+            return { kind: 'stopped' }
+          }
+          break
+        }
+        if (data.debug)
+          post({ t: 'unhandled', vcpu: index, what: `OUT port 0x${p.toString(16)} size ${size}` })
+        break
+      }
+      case abi.KVM_EXIT_XEN: {
+        const x = kvmRun.xen
+        if (x.type !== abi.KVM_EXIT_XEN_HCALL)
+          return { kind: 'error', message: `KVM_EXIT_XEN type ${x.type}` }
+        const s = vcpu.getSregs()
+        const ok = callMain({
+          t: 'hypercall',
+          vcpu: index,
+          input: x.input,
+          params: [...x.params],
+          longMode: x.longmode !== 0,
+          cpl: x.cpl,
+          paging: { cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer },
+        })
+        if (!ok) return { kind: 'stopped' }
+        kvmRun.xenHcallResult = BigInt.asUintN(64, answer[CALL.ANSWER] ?? 0n)
+        break
+      }
+      case abi.KVM_EXIT_MMIO: {
+        const m = kvmRun.mmio
+        if (!m.isWrite) m.data.fill(0xff, 0, m.len)
+        if (data.debug)
+          post({
+            t: 'unhandled',
+            vcpu: index,
+            what: `MMIO ${m.isWrite ? 'write' : 'read'} 0x${m.physAddr.toString(16)}`,
+          })
+        break
+      }
+      case abi.KVM_EXIT_INTR:
+        break
+      case abi.KVM_EXIT_SHUTDOWN:
+        flushConsole()
+        return { kind: 'triple-fault', rip: rip() }
+      case abi.KVM_EXIT_HLT:
+        flushConsole()
+        return { kind: 'hlt', rip: rip() }
+      case abi.KVM_EXIT_INTERNAL_ERROR:
+        flushConsole()
+        return { kind: 'internal-error', suberror: kvmRun.internalError.suberror, rip: rip() }
+      case abi.KVM_EXIT_FAIL_ENTRY:
+        flushConsole()
+        return { kind: 'fail-entry', reason: kvmRun.failEntry.hardwareEntryFailureReason }
+      case abi.KVM_EXIT_SYSTEM_EVENT:
+        flushConsole()
+        return { kind: 'system-event', type: view.getUint32(abi.kvm_run.system_event.type, true) }
+      case abi.KVM_EXIT_IOAPIC_EOI:
+        break
+      default:
+        flushConsole()
+        return { kind: 'error', message: `unexpected KVM exit ${reason}` }
+    }
+  }
+}
+
+let stop: VcpuStop
+try {
+  stop = run()
+} catch (e) {
+  stop = { kind: 'error', message: e instanceof Error ? e.message : String(e) }
+}
+post({ t: 'exit', vcpu: index, stop })
