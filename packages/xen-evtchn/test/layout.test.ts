@@ -1,0 +1,121 @@
+// Every constant and layout in layout.ts and errno.ts, checked against Xen's public headers
+// (/usr/include/xen, libxen-dev) by gcc with _Static_assert, for -m64 and -m32 guests.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  DOMID_SELF,
+  EVTCHNOP,
+  EVTCHNOP_ARGS,
+  EVTCHNSTAT,
+  GEOMETRY_32,
+  GEOMETRY_64,
+  HYPERVISOR,
+  NR_VIRQS,
+  VCPU_INFO_SIZE,
+  VCPU_SSHOTTMR_future,
+  VCPUOP,
+  VCPUOP_ARGS,
+  VIRQ,
+  XEN_LEGACY_MAX_VCPUS,
+  XenErrno,
+} from '../src/index.js'
+
+const STRUCTS: Record<string, string> = {
+  bind_interdomain: 'evtchn_bind_interdomain',
+  bind_virq: 'evtchn_bind_virq',
+  bind_pirq: 'evtchn_bind_pirq',
+  close: 'evtchn_close',
+  send: 'evtchn_send',
+  status: 'evtchn_status',
+  alloc_unbound: 'evtchn_alloc_unbound',
+  bind_ipi: 'evtchn_bind_ipi',
+  bind_vcpu: 'evtchn_bind_vcpu',
+  unmask: 'evtchn_unmask',
+  reset: 'evtchn_reset',
+}
+
+// Field names in layout.ts that are not C member paths.
+const FIELD_PATHS: Record<string, string> = { u: 'u', interdomain_port: 'u.interdomain.port' }
+
+function asserts(longMode: boolean): string[] {
+  const g = longMode ? GEOMETRY_64 : GEOMETRY_32
+  const a: string[] = []
+  const eq = (c: string, v: number | string) =>
+    a.push(`_Static_assert((${c}) == (${v}), "${c} == ${v}");`)
+  eq('OFF(struct shared_info, evtchn_pending)', g.pendingOffset)
+  eq('OFF(struct shared_info, evtchn_mask)', g.maskOffset)
+  eq('sizeof(struct shared_info)', g.sharedInfoSize)
+  eq('sizeof(((struct shared_info *)0)->evtchn_pending) * 8', g.portLimit)
+  eq('sizeof(xen_ulong_t) * 8', g.wordBits)
+  eq('OFF(struct vcpu_info, evtchn_pending_sel)', g.selectorOffset)
+  eq('OFF(struct vcpu_info, evtchn_upcall_pending)', 0)
+  eq('sizeof(struct vcpu_info)', VCPU_INFO_SIZE)
+  eq('XEN_LEGACY_MAX_VCPUS', XEN_LEGACY_MAX_VCPUS)
+  // reset_cont (14) is newer than the installed headers (Xen 4.17); abi-facts.md lists it.
+  for (const [name, n] of Object.entries(EVTCHNOP))
+    if (name !== 'reset_cont') eq(`EVTCHNOP_${name}`, n)
+  for (const [name, n] of Object.entries(EVTCHNSTAT)) eq(`EVTCHNSTAT_${name}`, n)
+  for (const [op, layout] of Object.entries(EVTCHNOP_ARGS)) {
+    const s = `struct ${STRUCTS[op]}`
+    for (const [field, v] of Object.entries(layout)) {
+      if (field === 'size') eq(`sizeof(${s})`, v)
+      else eq(`OFF(${s}, ${FIELD_PATHS[field] ?? field})`, v)
+    }
+  }
+  for (const [name, n] of Object.entries(VIRQ)) eq(`VIRQ_${name}`, n)
+  eq('NR_VIRQS', NR_VIRQS)
+  eq('DOMID_SELF', DOMID_SELF)
+  eq('__HYPERVISOR_set_timer_op', HYPERVISOR.set_timer_op)
+  eq('__HYPERVISOR_vcpu_op', HYPERVISOR.vcpu_op)
+  for (const [name, n] of Object.entries(VCPUOP)) eq(`VCPUOP_${name}`, n)
+  const sst = VCPUOP_ARGS.set_singleshot_timer
+  eq('sizeof(struct vcpu_set_singleshot_timer)', longMode ? sst.size64 : sst.size32)
+  eq('OFF(struct vcpu_set_singleshot_timer, flags)', sst.flags)
+  eq('sizeof(struct vcpu_set_periodic_timer)', VCPUOP_ARGS.set_periodic_timer.size)
+  const rvi = VCPUOP_ARGS.register_vcpu_info
+  eq('sizeof(struct vcpu_register_vcpu_info)', rvi.size)
+  eq('OFF(struct vcpu_register_vcpu_info, offset)', rvi.offset)
+  eq('OFF(struct vcpu_register_vcpu_info, rsvd)', rvi.rsvd)
+  eq('VCPU_SSHOTTMR_future', VCPU_SSHOTTMR_future)
+  for (const [name, n] of Object.entries(XenErrno)) eq(`XEN_${name}`, n)
+  return a
+}
+
+describe.each([
+  ['-m64', true],
+  ['-m32', false],
+] as const)('Xen ABI (%s)', (flag, longMode) => {
+  it('matches the public headers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xen-layout-'))
+    try {
+      const file = join(dir, 'layout.c')
+      const checks = asserts(longMode)
+      writeFileSync(
+        file,
+        [
+          '#include <stdint.h>',
+          '#include <xen/xen.h>',
+          '#include <xen/event_channel.h>',
+          '#include <xen/vcpu.h>',
+          '#include <xen/errno.h>',
+          '#define OFF(t, f) __builtin_offsetof(t, f)',
+          ...checks,
+          '',
+        ].join('\n'),
+      )
+      let out = ''
+      try {
+        execFileSync('gcc', [flag, '-ffreestanding', '-fsyntax-only', file], { stdio: 'pipe' })
+      } catch (e) {
+        out = String((e as { stderr?: Buffer }).stderr ?? e)
+      }
+      expect(out).toBe('')
+      expect(checks.length).toBeGreaterThan(100)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
