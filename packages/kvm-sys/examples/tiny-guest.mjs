@@ -27,6 +27,6 @@ for (;;) {
     throw new Error(`unexpected exit ${reason}`)
   }
 }
-console.log(out)
+console.log(out) // Hi
 vm.close()
 kvm.close()

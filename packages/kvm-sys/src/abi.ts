@@ -11,16 +11,25 @@
 export const KVM_API_VERSION = 12
 
 // --- GSI routing (struct kvm_irq_routing / kvm_irq_routing_entry)
+/** kvm_irq_routing_entry.type: a irqchip route. */
 export const KVM_IRQ_ROUTING_IRQCHIP = 1
+/** kvm_irq_routing_entry.type: a msi route. */
 export const KVM_IRQ_ROUTING_MSI = 2
+/** kvm_irq_routing_entry.type: a s390 adapter route. */
 export const KVM_IRQ_ROUTING_S390_ADAPTER = 3
+/** kvm_irq_routing_entry.type: a hv sint route. */
 export const KVM_IRQ_ROUTING_HV_SINT = 4
+/** kvm_irq_routing_entry.type: a xen evtchn route. */
 export const KVM_IRQ_ROUTING_XEN_EVTCHN = 5
 /** The only priority KVM accepts on a XEN_EVTCHN route: (__u32)-1. */
 export const KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL = 0xffffffff
+/** kvm_irq_routing_msi / kvm_msi flag: devid is valid. */
 export const KVM_MSI_VALID_DEVID = 1
+/** kvm_irq_routing_irqchip.irqchip: the pic master. */
 export const KVM_IRQCHIP_PIC_MASTER = 0
+/** kvm_irq_routing_irqchip.irqchip: the pic slave. */
 export const KVM_IRQCHIP_PIC_SLAVE = 1
+/** kvm_irq_routing_irqchip.irqchip: the ioapic. */
 export const KVM_IRQCHIP_IOAPIC = 2
 /** KVM_MAX_IRQ_ROUTES of current kernels (older x86 kernels: 1024). */
 export const KVM_MAX_IRQ_ROUTES = 4096
@@ -32,6 +41,7 @@ export const KVM_IRQ_ROUTING = {
   flags: 4,
   entries: 8,
 } as const
+/** Layout of struct kvm_irq_routing_entry; its union members are camelCase here. */
 export const KVM_IRQ_ROUTING_ENTRY = {
   size: 48,
   gsi: 0,
@@ -52,14 +62,23 @@ export const KVM_IRQ_ROUTING_ENTRY = {
 } as const
 
 // --- Xen HVM (KVM_CAP_XEN_HVM flags, KVM_XEN_HVM_CONFIG flags)
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: hypercall msr. */
 export const KVM_XEN_HVM_CONFIG_HYPERCALL_MSR = 1 << 0
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: intercept hcall. */
 export const KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL = 1 << 1
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: shared info. */
 export const KVM_XEN_HVM_CONFIG_SHARED_INFO = 1 << 2
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: runstate. */
 export const KVM_XEN_HVM_CONFIG_RUNSTATE = 1 << 3
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: evtchn 2level. */
 export const KVM_XEN_HVM_CONFIG_EVTCHN_2LEVEL = 1 << 4
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: evtchn send. */
 export const KVM_XEN_HVM_CONFIG_EVTCHN_SEND = 1 << 5
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: runstate update flag. */
 export const KVM_XEN_HVM_CONFIG_RUNSTATE_UPDATE_FLAG = 1 << 6
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: pvclock tsc unstable. */
 export const KVM_XEN_HVM_CONFIG_PVCLOCK_TSC_UNSTABLE = 1 << 7
+/** KVM_CAP_XEN_HVM feature bit and KVM_XEN_HVM_CONFIG flag: shared info hva. */
 export const KVM_XEN_HVM_CONFIG_SHARED_INFO_HVA = 1 << 8
 
 /** Names of the KVM_CAP_XEN_HVM feature bits, for reports. */
@@ -76,36 +95,58 @@ export const KVM_XEN_HVM_CONFIG_FLAGS = {
 } as const
 
 // --- Xen VM attributes (KVM_XEN_HVM_SET_ATTR / GET_ATTR)
+/** kvm_xen_hvm_attr.type: long mode. */
 export const KVM_XEN_ATTR_TYPE_LONG_MODE = 0
+/** kvm_xen_hvm_attr.type: shared info. */
 export const KVM_XEN_ATTR_TYPE_SHARED_INFO = 1
+/** kvm_xen_hvm_attr.type: upcall vector. */
 export const KVM_XEN_ATTR_TYPE_UPCALL_VECTOR = 2
+/** kvm_xen_hvm_attr.type: evtchn. */
 export const KVM_XEN_ATTR_TYPE_EVTCHN = 3
+/** kvm_xen_hvm_attr.type: xen version. */
 export const KVM_XEN_ATTR_TYPE_XEN_VERSION = 4
+/** kvm_xen_hvm_attr.type: runstate update flag. */
 export const KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG = 5
+/** kvm_xen_hvm_attr.type: shared info hva. */
 export const KVM_XEN_ATTR_TYPE_SHARED_INFO_HVA = 6
 // Xen vCPU attributes (KVM_XEN_VCPU_SET_ATTR / GET_ATTR)
+/** kvm_xen_vcpu_attr.type: vcpu info. */
 export const KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO = 0
+/** kvm_xen_vcpu_attr.type: vcpu time info. */
 export const KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO = 1
+/** kvm_xen_vcpu_attr.type: runstate addr. */
 export const KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR = 2
+/** kvm_xen_vcpu_attr.type: runstate current. */
 export const KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_CURRENT = 3
+/** kvm_xen_vcpu_attr.type: runstate data. */
 export const KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_DATA = 4
+/** kvm_xen_vcpu_attr.type: runstate adjust. */
 export const KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADJUST = 5
+/** kvm_xen_vcpu_attr.type: vcpu id. */
 export const KVM_XEN_VCPU_ATTR_TYPE_VCPU_ID = 6
+/** kvm_xen_vcpu_attr.type: timer. */
 export const KVM_XEN_VCPU_ATTR_TYPE_TIMER = 7
+/** kvm_xen_vcpu_attr.type: upcall vector. */
 export const KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR = 8
+/** kvm_xen_vcpu_attr.type: vcpu info hva. */
 export const KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO_HVA = 9
 /** KVM_XEN_ATTR_TYPE_EVTCHN flags: mutually exclusive, not a bitmask. */
 export const KVM_XEN_EVTCHN_DEASSIGN = 1
+/** KVM_XEN_ATTR_TYPE_EVTCHN flags: update. */
 export const KVM_XEN_EVTCHN_UPDATE = 2
+/** KVM_XEN_ATTR_TYPE_EVTCHN flags: reset. */
 export const KVM_XEN_EVTCHN_RESET = 4
 /** KVM_XEN_INVALID_GFN and KVM_XEN_INVALID_GPA: (u64)-1. */
 export const KVM_XEN_INVALID_GFN = 0xffff_ffff_ffff_ffffn
+/** A kvm_xen_vcpu_attr GPA that turns the attribute off. */
 export const KVM_XEN_INVALID_GPA = 0xffff_ffff_ffff_ffffn
 /** The range of MSR numbers KVM_XEN_HVM_CONFIG accepts for the hypercall-page MSR. */
 export const KVM_XEN_MSR_MIN_INDEX = 0x40000000
+/** The highest MSR number KVM_XEN_HVM_CONFIG accepts. */
 export const KVM_XEN_MSR_MAX_INDEX = 0x4fffffff
 /** Xen's EVTCHNSTAT_* port types that KVM_XEN_ATTR_TYPE_EVTCHN accepts (xen/event_channel.h). */
 export const EVTCHNSTAT_interdomain = 2
+/** EVTCHNSTAT_ipi: an IPI port (loops back to itself). */
 export const EVTCHNSTAT_ipi = 5
 
 /** Sizes of the structs the ioctls above take. */
@@ -120,99 +161,189 @@ export const KVM_STRUCT_SIZES = {
 } as const
 
 // --- Capabilities (KVM_CHECK_EXTENSION)
+/** KVM_CHECK_EXTENSION capability: irqchip. */
 export const KVM_CAP_IRQCHIP = 0
+/** KVM_CHECK_EXTENSION capability: hlt. */
 export const KVM_CAP_HLT = 1
+/** KVM_CHECK_EXTENSION capability: user memory. */
 export const KVM_CAP_USER_MEMORY = 3
+/** KVM_CHECK_EXTENSION capability: set tss addr. */
 export const KVM_CAP_SET_TSS_ADDR = 4
+/** KVM_CHECK_EXTENSION capability: ext cpuid. */
 export const KVM_CAP_EXT_CPUID = 7
+/** KVM_CHECK_EXTENSION capability: nr vcpus. */
 export const KVM_CAP_NR_VCPUS = 9
+/** KVM_CHECK_EXTENSION capability: nr memslots. */
 export const KVM_CAP_NR_MEMSLOTS = 10
+/** KVM_CHECK_EXTENSION capability: pit. */
 export const KVM_CAP_PIT = 11
+/** KVM_CHECK_EXTENSION capability: mp state. */
 export const KVM_CAP_MP_STATE = 14
+/** KVM_CHECK_EXTENSION capability: sync mmu. */
 export const KVM_CAP_SYNC_MMU = 16
+/** KVM_CHECK_EXTENSION capability: user nmi. */
 export const KVM_CAP_USER_NMI = 22
+/** KVM_CHECK_EXTENSION capability: irq routing. */
 export const KVM_CAP_IRQ_ROUTING = 25
+/** KVM_CHECK_EXTENSION capability: irq inject status. */
 export const KVM_CAP_IRQ_INJECT_STATUS = 26
+/** KVM_CHECK_EXTENSION capability: irqfd. */
 export const KVM_CAP_IRQFD = 32
+/** KVM_CHECK_EXTENSION capability: pit2. */
 export const KVM_CAP_PIT2 = 33
+/** KVM_CHECK_EXTENSION capability: ioeventfd. */
 export const KVM_CAP_IOEVENTFD = 36
+/** KVM_CHECK_EXTENSION capability: set identity map addr. */
 export const KVM_CAP_SET_IDENTITY_MAP_ADDR = 37
+/** KVM_CHECK_EXTENSION capability: xen hvm. */
 export const KVM_CAP_XEN_HVM = 38
+/** KVM_CHECK_EXTENSION capability: adjust clock. */
 export const KVM_CAP_ADJUST_CLOCK = 39
+/** KVM_CHECK_EXTENSION capability: vcpu events. */
 export const KVM_CAP_VCPU_EVENTS = 41
+/** KVM_CHECK_EXTENSION capability: hyperv. */
 export const KVM_CAP_HYPERV = 44
+/** KVM_CHECK_EXTENSION capability: xsave. */
 export const KVM_CAP_XSAVE = 55
+/** KVM_CHECK_EXTENSION capability: tsc control. */
 export const KVM_CAP_TSC_CONTROL = 60
+/** KVM_CHECK_EXTENSION capability: get tsc khz. */
 export const KVM_CAP_GET_TSC_KHZ = 61
+/** KVM_CHECK_EXTENSION capability: max vcpus. */
 export const KVM_CAP_MAX_VCPUS = 66
+/** KVM_CHECK_EXTENSION capability: tsc deadline timer. */
 export const KVM_CAP_TSC_DEADLINE_TIMER = 72
+/** KVM_CHECK_EXTENSION capability: signal msi. */
 export const KVM_CAP_SIGNAL_MSI = 77
+/** KVM_CHECK_EXTENSION capability: readonly mem. */
 export const KVM_CAP_READONLY_MEM = 81
+/** KVM_CHECK_EXTENSION capability: irqfd resample. */
 export const KVM_CAP_IRQFD_RESAMPLE = 82
+/** KVM_CHECK_EXTENSION capability: check extension vm. */
 export const KVM_CAP_CHECK_EXTENSION_VM = 105
+/** KVM_CHECK_EXTENSION capability: split irqchip. */
 export const KVM_CAP_SPLIT_IRQCHIP = 121
+/** KVM_CHECK_EXTENSION capability: hyperv synic. */
 export const KVM_CAP_HYPERV_SYNIC = 123
+/** KVM_CHECK_EXTENSION capability: ioeventfd any length. */
 export const KVM_CAP_IOEVENTFD_ANY_LENGTH = 122
+/** KVM_CHECK_EXTENSION capability: max vcpu id. */
 export const KVM_CAP_MAX_VCPU_ID = 128
+/** KVM_CHECK_EXTENSION capability: x2apic api. */
 export const KVM_CAP_X2APIC_API = 129
+/** KVM_CHECK_EXTENSION capability: msi devid. */
 export const KVM_CAP_MSI_DEVID = 131
+/** KVM_CHECK_EXTENSION capability: immediate exit. */
 export const KVM_CAP_IMMEDIATE_EXIT = 136
+/** KVM_CHECK_EXTENSION capability: vm tsc control. */
 export const KVM_CAP_VM_TSC_CONTROL = 214
 
 // --- Exit reasons (struct kvm_run.exit_reason) and their sub-codes
+/** kvm_run.exit_reason: unknown. */
 export const KVM_EXIT_UNKNOWN = 0
+/** kvm_run.exit_reason: exception. */
 export const KVM_EXIT_EXCEPTION = 1
+/** kvm_run.exit_reason: io. */
 export const KVM_EXIT_IO = 2
+/** kvm_run.exit_reason: hypercall. */
 export const KVM_EXIT_HYPERCALL = 3
+/** kvm_run.exit_reason: debug. */
 export const KVM_EXIT_DEBUG = 4
+/** kvm_run.exit_reason: hlt. */
 export const KVM_EXIT_HLT = 5
+/** kvm_run.exit_reason: mmio. */
 export const KVM_EXIT_MMIO = 6
+/** kvm_run.exit_reason: irq window open. */
 export const KVM_EXIT_IRQ_WINDOW_OPEN = 7
+/** kvm_run.exit_reason: shutdown. */
 export const KVM_EXIT_SHUTDOWN = 8
+/** kvm_run.exit_reason: fail entry. */
 export const KVM_EXIT_FAIL_ENTRY = 9
+/** kvm_run.exit_reason: intr. */
 export const KVM_EXIT_INTR = 10
+/** kvm_run.exit_reason: set tpr. */
 export const KVM_EXIT_SET_TPR = 11
+/** kvm_run.exit_reason: tpr access. */
 export const KVM_EXIT_TPR_ACCESS = 12
+/** kvm_run.exit_reason: nmi. */
 export const KVM_EXIT_NMI = 16
+/** kvm_run.exit_reason: internal error. */
 export const KVM_EXIT_INTERNAL_ERROR = 17
+/** kvm_run.exit_reason: system event. */
 export const KVM_EXIT_SYSTEM_EVENT = 24
+/** kvm_run.exit_reason: ioapic eoi. */
 export const KVM_EXIT_IOAPIC_EOI = 26
+/** kvm_run.exit_reason: hyperv. */
 export const KVM_EXIT_HYPERV = 27
+/** kvm_run.exit_reason: x86 rdmsr. */
 export const KVM_EXIT_X86_RDMSR = 29
+/** kvm_run.exit_reason: x86 wrmsr. */
 export const KVM_EXIT_X86_WRMSR = 30
+/** kvm_run.exit_reason: x86 bus lock. */
 export const KVM_EXIT_X86_BUS_LOCK = 33
+/** kvm_run.exit_reason: xen. */
 export const KVM_EXIT_XEN = 34
+/** kvm_run.exit_reason: notify. */
 export const KVM_EXIT_NOTIFY = 37
+/** kvm_run.xen.type: a hypercall. */
 export const KVM_EXIT_XEN_HCALL = 1
+/** kvm_run.io.direction: in. */
 export const KVM_EXIT_IO_IN = 0
+/** kvm_run.io.direction: out. */
 export const KVM_EXIT_IO_OUT = 1
+/** kvm_run.internal.suberror: emulation. */
 export const KVM_INTERNAL_ERROR_EMULATION = 1
+/** kvm_run.internal.suberror: simul ex. */
 export const KVM_INTERNAL_ERROR_SIMUL_EX = 2
+/** kvm_run.internal.suberror: delivery ev. */
 export const KVM_INTERNAL_ERROR_DELIVERY_EV = 3
+/** kvm_run.internal.suberror: unexpected exit reason. */
 export const KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON = 4
+/** kvm_run.system_event.type: shutdown. */
 export const KVM_SYSTEM_EVENT_SHUTDOWN = 1
+/** kvm_run.system_event.type: reset. */
 export const KVM_SYSTEM_EVENT_RESET = 2
+/** kvm_run.system_event.type: crash. */
 export const KVM_SYSTEM_EVENT_CRASH = 3
+/** kvm_run.system_event.type: wakeup. */
 export const KVM_SYSTEM_EVENT_WAKEUP = 4
+/** kvm_run.system_event.type: suspend. */
 export const KVM_SYSTEM_EVENT_SUSPEND = 5
 
 // --- Flags of the VM and vCPU structs
+/** kvm_userspace_memory_region.flags: log dirty pages. */
 export const KVM_MEM_LOG_DIRTY_PAGES = 1
+/** kvm_userspace_memory_region.flags: readonly. */
 export const KVM_MEM_READONLY = 2
+/** kvm_irqfd.flags: deassign. */
 export const KVM_IRQFD_FLAG_DEASSIGN = 1
+/** kvm_irqfd.flags: resample. */
 export const KVM_IRQFD_FLAG_RESAMPLE = 2
+/** kvm_ioeventfd.flags: datamatch. */
 export const KVM_IOEVENTFD_FLAG_DATAMATCH = 1
+/** kvm_ioeventfd.flags: pio. */
 export const KVM_IOEVENTFD_FLAG_PIO = 2
+/** kvm_ioeventfd.flags: deassign. */
 export const KVM_IOEVENTFD_FLAG_DEASSIGN = 4
+/** kvm_pit_config.flags: a dummy PC speaker port. */
 export const KVM_PIT_SPEAKER_DUMMY = 1
+/** KVM_ENABLE_CAP(KVM_CAP_X2APIC_API) flag: use 32bit ids. */
 export const KVM_X2APIC_API_USE_32BIT_IDS = 1
+/** KVM_ENABLE_CAP(KVM_CAP_X2APIC_API) flag: disable broadcast quirk. */
 export const KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK = 2
+/** kvm_cpuid_entry2.flags: `index` selects a sub-leaf (the C name is misspelt). */
 export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1
+/** Vectors covered by kvm_sregs.interrupt_bitmap. */
 export const KVM_NR_INTERRUPTS = 256
+/** kvm_mp_state.mp_state: runnable. */
 export const KVM_MP_STATE_RUNNABLE = 0
+/** kvm_mp_state.mp_state: uninitialized. */
 export const KVM_MP_STATE_UNINITIALIZED = 1
+/** kvm_mp_state.mp_state: init received. */
 export const KVM_MP_STATE_INIT_RECEIVED = 2
+/** kvm_mp_state.mp_state: halted. */
 export const KVM_MP_STATE_HALTED = 3
+/** kvm_mp_state.mp_state: sipi received. */
 export const KVM_MP_STATE_SIPI_RECEIVED = 4
 
 // --- ioctl numbers (x86_64)

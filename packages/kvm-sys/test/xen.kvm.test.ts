@@ -313,6 +313,22 @@ describe('event channels', () => {
     expect(pendingBit(ram, 3)).toBe(0)
   })
 
+  it('the per-vCPU upcall vector is delivered through the local APIC', () => {
+    // sti; out 0x30, al; l: hlt; jmp l. Vector 0x41 handler: mov al, 0x41; out 0x14, al; jmp $
+    const { vcpu, ram } = xenVm([0xfb, 0xe6, 0x30, 0xf4, 0xeb, 0xfd])
+    ram.set([0xb0, 0x41, 0xe6, 0x14, 0xeb, 0xfe], 0x2000)
+    new DataView(ram.buffer).setUint32(0x41 * 4, 0x2000, true)
+    const lapic = vcpu.getLapic()
+    new DataView(lapic.buffer).setUint32(0xf0, 0x1ff, true) // SVR: APIC software-enabled
+    vcpu.setLapic(lapic)
+    vcpu.xenVcpuSetAttr({ type: 'UPCALL_VECTOR', vector: 0x41 })
+    expect(expectOut(vcpu, 0x30)).toBeGreaterThanOrEqual(0)
+    vm.xenEvtchnSend({ port: 12, vcpu: 0 })
+    expect(pendingBit(ram, 12)).toBe(1)
+    expect(ram[SHINFO]).toBe(1)
+    expect(expectOut(vcpu, 0x14)).toBe(0x41)
+  })
+
   it('EVTCHN assignments: a guest EVTCHNOP_send signals an eventfd or loops back to a port', () => {
     const send = (at: number) => [
       ...[0x66, 0xbb, 0x04, 0x00, 0x00, 0x00], // mov ebx, EVTCHNOP_send
