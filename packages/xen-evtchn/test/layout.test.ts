@@ -10,6 +10,7 @@ import {
   EVTCHNOP,
   EVTCHNOP_ARGS,
   EVTCHNSTAT,
+  errnoName,
   GEOMETRY_32,
   GEOMETRY_64,
   HYPERVISOR,
@@ -117,5 +118,13 @@ describe.each([
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('errnoName', () => {
+  it('names errnos given either sign, and falls back to E<n>', () => {
+    expect(errnoName(-107)).toBe('ENOTCONN')
+    expect(errnoName(22)).toBe('EINVAL')
+    expect(errnoName(-999)).toBe('E999')
   })
 })
