@@ -40,6 +40,8 @@ function defaultHint(
   if (syscall === 'KVM_SET_USER_MEMORY_REGION' && code === 'EEXIST')
     return 'the slot is in use or the range overlaps another region'
   if (syscall === 'KVM_CREATE_VCPU' && code === 'EEXIST') return 'a vCPU with that id exists'
+  if (code === 'EFBIG')
+    return 'one region is one ArrayBuffer: keep regions within buffer.constants.MAX_LENGTH'
   return undefined
 }
 

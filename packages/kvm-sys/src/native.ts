@@ -1,5 +1,6 @@
 // The raw addon (src/native/*.cc) and its loader. Internal: the public classes wrap it.
 // src/ and dist/ both sit one level below the package root, so the same path works for both.
+import { constants } from 'node:buffer'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { KvmError } from './errors.js'
@@ -84,6 +85,8 @@ export interface Native {
   readonly kickSignal: number
   readonly pageSize: number
   setErrorFactory(make: (errno: number, syscall: string, detail?: string) => Error): void
+  /** The largest ArrayBuffer this Node makes (buffer.constants.MAX_LENGTH). */
+  setMaxBufferLength(length: number): void
   openKvm(path: string): NativeKvm
   attachVm(handle: number): NativeVm
   attachVcpu(handle: number): NativeVcpu
@@ -101,6 +104,7 @@ export function loadNative(): Native {
   if (native === undefined) {
     const n = nodeGypBuild(fileURLToPath(new URL('..', import.meta.url))) as Native
     n.setErrorFactory((errno, syscall, detail) => new KvmError(errno, syscall, detail))
+    n.setMaxBufferLength(constants.MAX_LENGTH)
     native = n
   }
   return native

@@ -1,6 +1,7 @@
 // Vm on real KVM: memory regions, irqchip / PIT / split irqchip, GSI routing of the x86 entry
 // types, irqLine, signalMsi, irqfd (assign, deassign, resample), ioeventfd, TSS and identity
 // map addresses, kvmclock. Guests are hand-assembled real-mode bytes.
+import { constants } from 'node:buffer'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import * as abi from '../src/abi.js'
 import { EventFd, Kvm, KvmError, type Vcpu, Vm } from '../src/index.js'
@@ -115,6 +116,15 @@ describe('memory regions', () => {
     expect(() => vm.removeMemoryRegion(7)).toThrow(expect.objectContaining({ code: 'ENOENT' }))
     expect(vm.memoryRegions().map((x) => x.slot)).toEqual([0])
     expect(fdCount()).toBe(before)
+  })
+
+  it('a region larger than the largest ArrayBuffer is refused (EFBIG), not mapped', () => {
+    vm = kvm.createVm()
+    const size = constants.MAX_LENGTH + 4096
+    expect(() => vm.addMemoryRegion({ slot: 0, guestPhysAddr: 0, size })).toThrow(
+      expect.objectContaining({ code: 'EFBIG', syscall: 'KVM_SET_USER_MEMORY_REGION' }),
+    )
+    expect(vm.memoryRegions()).toEqual([])
   })
 
   it('KVM_MEM_READONLY: reads work, writes exit as MMIO', () => {

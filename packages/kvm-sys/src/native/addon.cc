@@ -33,6 +33,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ioctls", ioctls);
   exports.Set("kickSignal", Napi::Number::New(env, KickSignal()));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sysconf(_SC_PAGESIZE))));
+  exports.Set("setMaxBufferLength", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                maxBufferLength = ToU64(info.Env(), info[0], "length must be a u64");
+              }));
   exports.Set("setErrorFactory", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 if (!info[0].IsFunction()) ThrowType(info.Env(), "factory must be a function");
                 Data(info.Env()).makeError = Napi::Persistent(info[0].As<Napi::Function>());

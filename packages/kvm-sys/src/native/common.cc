@@ -119,8 +119,12 @@ Mapping::~Mapping() {
   if (addr != nullptr && addr != MAP_FAILED) munmap(addr, length);
 }
 
+std::atomic<uint64_t> maxBufferLength{1ULL << 32};
+
 Napi::ArrayBuffer ViewSet::Create(Napi::Env env, uint32_t key, std::shared_ptr<Mapping> map) {
   Prune();
+  if (map->length > maxBufferLength.load())
+    ThrowErrno(env, EFBIG, "ArrayBuffer", "mapping larger than the largest ArrayBuffer");
   Holder* h = new Holder{map};
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
       env, map->addr, map->length, [](Napi::Env, void*, Holder* holder) { delete holder; }, h);

@@ -6,6 +6,7 @@
 #include <napi.h>
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,10 @@
 #include "uapi.h"
 
 namespace kvmsys {
+
+// The largest ArrayBuffer this Node can make over external memory (buffer.constants.MAX_LENGTH;
+// set from JS). Past it Node frees the finalizer data itself and node-addon-api frees it again.
+extern std::atomic<uint64_t> maxBufferLength;
 
 // Per-environment (main thread or worker) state: JS constructors and the error factory.
 struct InstanceData {

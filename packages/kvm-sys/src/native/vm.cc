@@ -95,6 +95,10 @@ class NativeVm : public Napi::ObjectWrap<NativeVm> {
     if (size == 0 || size % kPage || gpa % kPage || gpa >= kMaxGpa || size > kMaxGpa - gpa)
       ThrowErrno(env, EINVAL, "KVM_SET_USER_MEMORY_REGION",
                  "size and guestPhysAddr must be page-aligned, size > 0, inside 2^52");
+    // Guest memory is only useful with a buffer over it: one region, one ArrayBuffer.
+    if (size > maxBufferLength.load())
+      ThrowErrno(env, EFBIG, "KVM_SET_USER_MEMORY_REGION",
+                 "region larger than the largest ArrayBuffer: split it into several regions");
     FdUse use(vm_->fd);
     if (use.fd() < 0) ThrowErrno(env, EBADF, "KVM_SET_USER_MEMORY_REGION", "vm closed");
     std::lock_guard<std::mutex> l(vm_->mu);
