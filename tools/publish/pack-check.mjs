@@ -24,6 +24,18 @@ const packages = publishablePackages()
 const tally = new Tally()
 const work = mkdtempSync(join(tmpdir(), 'tsvmm-pack-check-'))
 
+// The rules below (and prebuild naming) have their own tests: run them first.
+const selfTest = run('node', ['--test', join(repoRoot, 'tools', 'publish', 'test')], {
+  cwd: repoRoot,
+})
+tally.check(
+  'tools/publish self-tests (node --test)',
+  selfTest.status === 0,
+  tail(selfTest.stdout, selfTest.status === 0 ? 0 : 40).filter(
+    (l) => /^# (pass|fail)|not ok/.test(l) || selfTest.status !== 0,
+  ),
+)
+
 if (!process.argv.includes('--no-build')) {
   const filters = packages.map((p) => `--filter=${p.name}`)
   const build = run('pnpm', ['exec', 'turbo', 'run', 'build', ...filters], { cwd: repoRoot })
