@@ -1,17 +1,27 @@
 #!/usr/bin/env node
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 // pnpm test:consumer — installs the packed packages the way a VMM author would: in a scratch
 // folder outside the workspace, with npm, on a PATH with no compiler, make or python. Then
 // type-checks a TypeScript consumer and runs consumer/smoke.mjs (imports every entry point,
 // uses the pure packages, checks KvmError from Kvm.open on a missing device).
 // Ends with "N passed, N failed"; exits 1 on any failure.
 //   node tools/publish/consumer-test.mjs [--keep] [--no-build]
-import { copyFileSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { BUILD_TOOLS, barePath, which } from './lib/bare-path.mjs'
 import { hasPrebuildEdits } from './lib/kvm-sys-edits.mjs'
 import { pack, tarballFiles } from './lib/pack.mjs'
 import { isPrebuildFor } from './lib/prebuild-name.mjs'
+import { readmeProgram } from './lib/readme-examples.mjs'
 import { run, tail } from './lib/run.mjs'
 import { stageKvmSys } from './lib/stage.mjs'
 import { Tally } from './lib/tally.mjs'
@@ -161,6 +171,32 @@ if (line) {
 }
 if (!line || (smoke.status !== 0 && Number(line[2]) === 0))
   tally.check('smoke.mjs ran to its summary', false, [`exit ${smoke.status}`])
+
+// 5b. Each README's examples, run from the installed package (TypeScript blocks with their
+// types erased); blocks that need /dev/kvm are left to the KVM suites.
+const ts = createRequire(join(repoRoot, 'package.json'))('typescript')
+const erase = (/** @type {string} */ code) =>
+  ts.transpileModule(code, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText
+for (const p of packages) {
+  const readme = join(consumer, 'node_modules', p.name, 'README.md')
+  const program = readmeProgram(readFileSync(readme, 'utf8'), erase)
+  const file = `readme-${p.name.split('/')[1]}.mjs`
+  writeFileSync(join(consumer, file), program.code)
+  const r =
+    program.blocks > 0 ? run('node', [file], { cwd: consumer, env, timeout: 60_000 }) : undefined
+  const skipped = program.skipped.length
+    ? [`left out (need /dev/kvm): README lines ${program.skipped.join(', ')}`]
+    : []
+  const ok = r === undefined ? program.skipped.length > 0 : r.status === 0
+  tally.check(`${p.name}: README examples run (${program.blocks} without KVM)`, ok, [
+    ...(r === undefined && ok ? ['every example needs /dev/kvm (the KVM suite runs them)'] : []),
+    ...(r === undefined && !ok ? ['the README has no js/ts example'] : []),
+    ...(r !== undefined && r.status !== 0 ? [...tail(r.output, 12), `program: ${file}`] : []),
+    ...skipped,
+  ])
+}
 
 // 6. Where no prebuild fits (here: the prebuilds folder removed), the install step builds
 // locally: it must say what it needs when there is no compiler, the loader's error must list
