@@ -3,13 +3,14 @@
 // checks every tarball: publint, @arethetypeswrong/cli (esm-only), what it holds and lacks, and
 // what its package.json says. Ends with "N passed, N failed"; exits 1 on any failure.
 //   node tools/publish/pack-check.mjs [--keep] [--no-build]
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAttw, runPublint } from './lib/lint.mjs'
 import { pack, tarballFiles, tarballManifest } from './lib/pack.mjs'
 import { run, tail } from './lib/run.mjs'
 import {
+  brokenReadmeLinks,
   danglingMapSources,
   isNative,
   manifestProblems,
@@ -95,6 +96,10 @@ for (const p of packages) {
       `note  ${p.name}: ${dangling.length} source map targets are not in the tarball (e.g. ` +
         `${dangling.slice(0, 2).join(', ')}): ship src/ or build without maps`,
     )
+  const readme = join(unpacked, 'README.md')
+  const links = existsSync(readme) ? brokenReadmeLinks(readFileSync(readme, 'utf8'), files) : []
+  if (links.length > 0)
+    console.log(`note  ${p.name}: README links to files the tarball lacks: ${links.join(', ')}`)
   console.log(`verdict ${p.name}: ${tally.failed === before ? 'ok' : 'NOT publishable'}`)
 }
 

@@ -214,3 +214,22 @@ export function danglingMapSources(maps, files) {
   }
   return [...missing].sort()
 }
+
+/**
+ * Relative links in a README that point at files the tarball does not hold (they break on the
+ * registry's page and in node_modules).
+ * @param {string} markdown
+ * @param {string[]} files
+ * @returns {string[]}
+ */
+export function brokenReadmeLinks(markdown, files) {
+  const have = new Set(files)
+  const links = [...markdown.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) => m[1] ?? '')
+  return [
+    ...new Set(
+      links.filter(
+        (l) => !/^[a-z]+:/i.test(l) && !l.startsWith('/') && !have.has(l.replace(/^\.\//, '')),
+      ),
+    ),
+  ]
+}

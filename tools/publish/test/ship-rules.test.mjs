@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
+  brokenReadmeLinks,
   danglingMapSources,
   exportTargets,
   manifestProblems,
@@ -159,4 +160,13 @@ test('source maps pointing outside the tarball are found', () => {
     ['dist/a/b.d.ts.map', JSON.stringify({ sources: ['../../src/a/b.ts'] })],
   ])
   assert.deepEqual(danglingMapSources(maps, ['dist/index.js.map', 'src/index.ts']), ['src/a/b.ts'])
+})
+
+test('README links to unshipped files are found; URLs and anchors are not links to files', () => {
+  const md =
+    '[a](examples/a.mjs) [b](./dist/index.js) [c](https://x.org/y) [d](#rules) [e](DESIGN.md#data-path)'
+  assert.deepEqual(brokenReadmeLinks(md, ['dist/index.js', 'README.md']), [
+    'examples/a.mjs',
+    'DESIGN.md',
+  ])
 })
