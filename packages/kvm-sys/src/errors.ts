@@ -22,8 +22,9 @@ function defaultHint(
   if (syscall === 'open') {
     if (code === 'ENOENT')
       return (
-        `no KVM device at ${detail ?? '/dev/kvm'}: this machine has no /dev/kvm. ` +
-        'Run KVM code inside the emulated KVM host: `pnpm kvm-host -- <command>`'
+        `no KVM device at ${detail ?? '/dev/kvm'}: this machine offers no KVM. Use a host with ` +
+        'VT-x/AMD-V and the kvm_intel or kvm_amd module loaded (in the tsvmm repository, ' +
+        '`pnpm kvm-host -- <command>` runs a command on an emulated KVM host)'
       )
     if (code === 'EACCES' || code === 'EPERM')
       return `no permission to open ${detail ?? '/dev/kvm'}: run as root or join the kvm group`

@@ -26,6 +26,7 @@ export {
   type SystemEventExit,
   type XenHcallExit,
 } from './kvm-run.js'
+export { AddonLoadError } from './load-addon.js'
 export { Vcpu } from './vcpu.js'
 export type {
   ClockData,

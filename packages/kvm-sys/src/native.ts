@@ -1,9 +1,9 @@
 // The raw addon (src/native/*.cc) and its loader. Internal: the public classes wrap it.
 // src/ and dist/ both sit one level below the package root, so the same path works for both.
 import { constants } from 'node:buffer'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { KvmError } from './errors.js'
+import { loadAddon } from './load-addon.js'
 
 /** One ioctl of the addon's table (src/native/uapi.c); `ioctl(index, arg)` issues it. */
 export interface NativeIoctl {
@@ -93,16 +93,13 @@ export interface Native {
   createEventFd(initval: number, nonBlocking: boolean, semaphore: boolean): NativeEventFd
 }
 
-const require = createRequire(import.meta.url)
-const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown
-
 let native: Native | undefined
 let opIndex: Map<string, number> | undefined
 
 /** The addon, loaded on first use so that importing the package never fails by itself. */
 export function loadNative(): Native {
   if (native === undefined) {
-    const n = nodeGypBuild(fileURLToPath(new URL('..', import.meta.url))) as Native
+    const n = loadAddon(fileURLToPath(new URL('..', import.meta.url))) as Native
     n.setErrorFactory((errno, syscall, detail) => new KvmError(errno, syscall, detail))
     n.setMaxBufferLength(constants.MAX_LENGTH)
     native = n
