@@ -19,6 +19,7 @@ export class GuestMemoryError extends Error {
   readonly code = 'EFAULT'
   /** The negative errno a hypervisor returns to the guest: `-EFAULT`. */
   readonly errno = -14
+  /** Error.name: `'GuestMemoryError'`, what stack traces and logs show. */
   override readonly name = 'GuestMemoryError'
 
   constructor(

@@ -5,19 +5,27 @@ import { RoutingError } from './errors.js'
 
 /** A route to a pin of the in-kernel PIC or IOAPIC (KVM_IRQ_ROUTING_IRQCHIP). */
 export interface IrqchipRoute {
+  /** kvm_irq_routing_entry.gsi: the global system interrupt this entry routes. */
   gsi: number
+  /** kvm_irq_routing_entry.type KVM_IRQ_ROUTING_IRQCHIP (1). */
   type: 'irqchip'
-  /** KVM_IRQCHIP_PIC_MASTER (0), KVM_IRQCHIP_PIC_SLAVE (1) or KVM_IRQCHIP_IOAPIC (2). */
+  /** kvm_irq_routing_irqchip.irqchip: KVM_IRQCHIP_PIC_MASTER (0), _PIC_SLAVE (1) or _IOAPIC (2). */
   irqchip: number
+  /** kvm_irq_routing_irqchip.pin: the input pin of that chip (0-7 on a PIC, 0-23 on the IOAPIC). */
   pin: number
 }
 
 /** An MSI message (KVM_IRQ_ROUTING_MSI). */
 export interface MsiRoute {
+  /** kvm_irq_routing_entry.gsi: the global system interrupt this entry routes. */
   gsi: number
+  /** kvm_irq_routing_entry.type KVM_IRQ_ROUTING_MSI (2). */
   type: 'msi'
+  /** kvm_irq_routing_msi.address_lo: low 32 bits of the MSI address (0xFEExxxxx on x86). */
   addressLo: number
+  /** kvm_irq_routing_msi.address_hi: high 32 bits; with x2APIC format, bits 31:8 of the APIC ID. */
   addressHi: number
+  /** kvm_irq_routing_msi.data: the MSI data word (vector, delivery mode, trigger). */
   data: number
   /** Present means the entry carries KVM_MSI_VALID_DEVID and this device id. */
   devid?: number
@@ -25,30 +33,41 @@ export interface MsiRoute {
 
 /** An s390 adapter interrupt (KVM_IRQ_ROUTING_S390_ADAPTER); rejected on x86. */
 export interface S390AdapterRoute {
+  /** kvm_irq_routing_entry.gsi: the global system interrupt this entry routes. */
   gsi: number
+  /** kvm_irq_routing_entry.type KVM_IRQ_ROUTING_S390_ADAPTER (3). */
   type: 's390Adapter'
-  /** __u64 */
+  /** kvm_irq_routing_s390_adapter.ind_addr (__u64): address of the indicator bits. */
   indAddr: bigint
-  /** __u64 */
+  /** kvm_irq_routing_s390_adapter.summary_addr (__u64): address of the summary indicator. */
   summaryAddr: bigint
-  /** __u64 */
+  /** kvm_irq_routing_s390_adapter.ind_offset (__u64): bit offset into the indicators. */
   indOffset: bigint
+  /** kvm_irq_routing_s390_adapter.summary_offset: bit offset of the summary indicator. */
   summaryOffset: number
+  /** kvm_irq_routing_s390_adapter.adapter_id: the I/O adapter's id. */
   adapterId: number
 }
 
 /** A Hyper-V synthetic interrupt (KVM_IRQ_ROUTING_HV_SINT). */
 export interface HvSintRoute {
+  /** kvm_irq_routing_entry.gsi: the global system interrupt this entry routes. */
   gsi: number
+  /** kvm_irq_routing_entry.type KVM_IRQ_ROUTING_HV_SINT (4). */
   type: 'hvSint'
+  /** kvm_irq_routing_hv_sint.vcpu: the vCPU whose SynIC receives the interrupt. */
   vcpu: number
+  /** kvm_irq_routing_hv_sint.sint: the synthetic interrupt source, 0-15. */
   sint: number
 }
 
 /** A Xen event channel port raised in the kernel (KVM_IRQ_ROUTING_XEN_EVTCHN). */
 export interface XenEvtchnRoute {
+  /** kvm_irq_routing_entry.gsi: the global system interrupt this entry routes. */
   gsi: number
+  /** kvm_irq_routing_entry.type KVM_IRQ_ROUTING_XEN_EVTCHN (5). */
   type: 'xenEvtchn'
+  /** kvm_irq_routing_xen_evtchn.port: the guest's event channel port the kernel raises. */
   port: number
   /** The KVM vCPU id (APIC ID), not the Xen vCPU id. */
   vcpu: number

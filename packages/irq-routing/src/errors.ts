@@ -41,6 +41,7 @@ export type RoutingRule =
 
 /** A routing table, entry or buffer that KVM (or the model) does not accept. */
 export class RoutingError extends Error {
+  /** Error.name: `'RoutingError'`, what stack traces and logs show. */
   override readonly name = 'RoutingError'
   /** The errno name KVM returns for this failure (`'EINVAL'` for every KVM routing rule). */
   readonly code: RoutingErrorCode

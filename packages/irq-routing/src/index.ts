@@ -1,6 +1,10 @@
-// @tsvmm/irq-routing: the model of KVM's GSI routing table (struct kvm_irq_routing) for x86:
-// entries, byte-exact encode/decode, the kernel's validation rules, and a VMM's RoutingTable.
-// Pure: loads no native code; constants come from @tsvmm/kvm-sys/abi.
+/**
+ * The model of KVM's GSI routing table (struct kvm_irq_routing) for x86: entries, byte-exact
+ * encode/decode, the kernel's validation rules, and a VMM's RoutingTable. Pure: loads no native
+ * code; constants come from `@tsvmm/kvm-sys/abi`.
+ *
+ * @module
+ */
 
 export { decodeRouting, encodedSize, encodeRouting } from './codec.js'
 export type {

@@ -22,6 +22,7 @@ import {
 export interface IrqfdRequest {
   /** The eventfd. */
   fd: number
+  /** kvm_irqfd.gsi: the GSI the eventfd raises. */
   gsi: number
   /** KVM_IRQFD_FLAG_DEASSIGN */
   deassign: boolean
@@ -299,7 +300,16 @@ export class RoutingTable {
   }
 
   /** The irqfds of the table: bound in KVM (`assigned`) or waiting for their route. */
-  irqfds(): { fd: number; gsi: number; resampleFd?: number; assigned: boolean }[] {
+  irqfds(): {
+    /** kvm_irqfd.fd: the eventfd. */
+    fd: number
+    /** kvm_irqfd.gsi: the GSI it raises. */
+    gsi: number
+    /** kvm_irqfd.resamplefd (KVM_IRQFD_FLAG_RESAMPLE): signalled when the level IRQ is EOIed. */
+    resampleFd?: number
+    /** True once KVM_IRQFD has bound it; false while its route is not yet committed. */
+    assigned: boolean
+  }[] {
     return this.#irqfds.map((f) =>
       f.resampleFd === undefined
         ? { fd: f.fd, gsi: f.gsi, assigned: f.assigned }

@@ -57,11 +57,17 @@ export interface ValidateOptions {
 
 /** ValidateOptions with every default applied. */
 export interface ResolvedValidateOptions {
+  /** Most entries, and the GSI limit (KVM_MAX_IRQ_ROUTES unless given). */
   maxRoutes: number
+  /** KVM_CAP_MSI_DEVID is present: MSI routes may carry KVM_MSI_VALID_DEVID. */
   msiDevid: boolean
+  /** The architecture whose rules apply (only x86 is modelled). */
   arch: 'x86'
+  /** In-kernel PIC and IOAPIC (KVM_CREATE_IRQCHIP) or split irqchip (no irqchip routes). */
   irqchip: 'kernel' | 'split'
+  /** KVM_X2APIC_API_USE_32BIT_IDS is on: MSI `addressHi & 0xff` must be 0. */
   x2apicFormat: boolean
+  /** XEN_EVTCHN ports must be below this at set time (older kernels), or 'any' (current ones). */
   xenPortLimit: 'any' | 4096 | 1024
 }
 
@@ -89,7 +95,9 @@ export function resolveValidateOptions(options: ValidateOptions = {}): ResolvedV
 
 /** An entry the kernel has already accepted for a GSI, with its index in the table if known. */
 export interface AcceptedRoute {
+  /** The route already on the GSI. */
   entry: RoutingEntry
+  /** Its position in the table being checked; absent when it has none (already in KVM). */
   index?: number
 }
 

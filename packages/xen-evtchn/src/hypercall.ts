@@ -165,13 +165,21 @@ function writeBack(
 
 /** What the vcpu_op commands need from the engine. */
 export interface VcpuOpTarget {
+  /** Guest memory the argument structs are read from. */
   readonly memory: GuestMemory
+  /** Guest width: picks the 16- or 12-byte vcpu_set_singleshot_timer layout. */
   readonly longMode: boolean
+  /** Whether `vcpu` names an existing vCPU (else the op is -ENOENT). */
   validVcpu(vcpu: number): boolean
+  /** VCPUOP_set_singleshot_timer: 0, or -ETIME when `future` is set and the deadline passed. */
   setSingleshot(vcpu: number, timeoutAbsNs: bigint, future: boolean): number
+  /** VCPUOP_stop_singleshot_timer. */
   stopSingleshot(vcpu: number): void
+  /** VCPUOP_set_periodic_timer: 0, or -EINVAL for a period below 1 ms or above the limit. */
   setPeriodic(vcpu: number, periodNs: bigint): number
+  /** VCPUOP_stop_periodic_timer. */
   stopPeriodic(vcpu: number): void
+  /** VCPUOP_register_vcpu_info at guest physical address `gpa`: 0 or a negative errno. */
   registerVcpuInfo(vcpu: number, gpa: number): number
 }
 

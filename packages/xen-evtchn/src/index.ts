@@ -1,5 +1,10 @@
-// @tsvmm/xen-evtchn: Xen 2-level event channels in userspace. Pure: loads no native code. The
-// kernel offload lives on the separate entry point `@tsvmm/xen-evtchn/kvm`.
+/**
+ * Xen 2-level event channels in userspace: the EVTCHNOP port table, the hypercalls, vCPU timers
+ * and delivery into shared_info. Pure: loads no native code. The kernel offload lives on the
+ * separate entry point `@tsvmm/xen-evtchn/kvm`.
+ *
+ * @module @tsvmm/xen-evtchn
+ */
 export {
   EvtchnEngine,
   type EvtchnEngineOptions,
@@ -7,7 +12,7 @@ export {
   type PortInfo,
 } from './engine.js'
 export { EvtchnError, errnoName, XenErrno, type XenErrnoName } from './errno.js'
-export { eventChannelOp, type RegisterValue, vcpuOp } from './hypercall.js'
+export { eventChannelOp, type RegisterValue, type VcpuOpTarget, vcpuOp } from './hypercall.js'
 export * from './layout.js'
 export {
   type BackendHandler,

@@ -21,6 +21,7 @@ export const SHINFO_EVTCHN_PENDING = 0x800
 
 /** The 2-level event channel geometry of one guest width. */
 export interface TwoLevelGeometry {
+  /** True for a 64-bit (long mode) guest, false for a 32-bit (compat) one. */
   readonly longMode: boolean
   /** EVTCHN_2L_NR_CHANNELS: valid ports are 1 .. portLimit - 1. */
   readonly portLimit: number
@@ -68,30 +69,51 @@ export const MAX_PORTS = GEOMETRY_64.portLimit
 
 /** EVTCHNOP_* commands of HYPERVISOR_event_channel_op. */
 export const EVTCHNOP = {
+  /** Connect a fresh local port to a remote domain's unbound port. */
   bind_interdomain: 0,
+  /** Bind a fresh port to a virtual IRQ (VIRQ_*) on a vCPU. */
   bind_virq: 1,
+  /** Bind a fresh port to a physical IRQ (not emulated: -ENOSYS). */
   bind_pirq: 2,
+  /** Close a port; an interdomain peer goes back to unbound. */
   close: 3,
+  /** Notify the remote end of a port (for an IPI port, the port itself). */
   send: 4,
+  /** Report a port's EVTCHNSTAT_* state, vCPU and binding. */
   status: 5,
+  /** Allocate a fresh port waiting for a remote domain to bind it. */
   alloc_unbound: 6,
+  /** Bind a fresh port for inter-vCPU notifications to a vCPU. */
   bind_ipi: 7,
+  /** Move a port's notifications to another vCPU. */
   bind_vcpu: 8,
+  /** Clear a port's mask bit and upcall if it is pending. */
   unmask: 9,
+  /** Close every port of a domain. */
   reset: 10,
+  /** FIFO ABI: set up a vCPU's control block (not served: -ENOSYS). */
   init_control: 11,
+  /** FIFO ABI: add a page to the event array (not served: -ENOSYS). */
   expand_array: 12,
+  /** FIFO ABI: set a port's priority (not served: -ENOSYS). */
   set_priority: 13,
+  /** Continue an interrupted EVTCHNOP_reset (not served: -ENOSYS). */
   reset_cont: 14,
 } as const
 
 /** EVTCHNSTAT_*: a port's state, as EVTCHNOP_status reports it. */
 export const EVTCHNSTAT = {
+  /** The port is not in use. */
   closed: 0,
+  /** The port waits for a remote domain to bind it (alloc_unbound). */
   unbound: 1,
+  /** The port is connected to a remote domain's port. */
   interdomain: 2,
+  /** The port is bound to a physical IRQ. */
   pirq: 3,
+  /** The port is bound to a virtual IRQ (VIRQ_*). */
   virq: 4,
+  /** The port is bound for inter-vCPU notifications. */
   ipi: 5,
 } as const
 
@@ -103,17 +125,113 @@ export type EvtchnStat = (typeof EVTCHNSTAT)[keyof typeof EVTCHNSTAT]
  * 32-bit guests (every field is u16/u32).
  */
 export const EVTCHNOP_ARGS = {
-  bind_interdomain: { size: 12, remote_dom: 0, remote_port: 4, local_port: 8 },
-  bind_virq: { size: 12, virq: 0, vcpu: 4, port: 8 },
-  bind_pirq: { size: 12, pirq: 0, flags: 4, port: 8 },
-  close: { size: 4, port: 0 },
-  send: { size: 4, port: 0 },
-  status: { size: 24, dom: 0, port: 4, status: 8, vcpu: 12, u: 16, interdomain_port: 20 },
-  alloc_unbound: { size: 8, dom: 0, remote_dom: 2, port: 4 },
-  bind_ipi: { size: 8, vcpu: 0, port: 4 },
-  bind_vcpu: { size: 8, port: 0, vcpu: 4 },
-  unmask: { size: 4, port: 0 },
-  reset: { size: 2, dom: 0 },
+  /** struct evtchn_bind_interdomain. */
+  bind_interdomain: {
+    /** sizeof(struct evtchn_bind_interdomain). */
+    size: 12,
+    /** IN domid_t: the domain offering the unbound port. */
+    remote_dom: 0,
+    /** IN evtchn_port_t: that domain's unbound port. */
+    remote_port: 4,
+    /** OUT evtchn_port_t: the fresh local port. */
+    local_port: 8,
+  },
+  /** struct evtchn_bind_virq. */
+  bind_virq: {
+    /** sizeof(struct evtchn_bind_virq). */
+    size: 12,
+    /** IN u32: the VIRQ_* number. */
+    virq: 0,
+    /** IN u32: the vCPU to notify. */
+    vcpu: 4,
+    /** OUT evtchn_port_t: the fresh port. */
+    port: 8,
+  },
+  /** struct evtchn_bind_pirq. */
+  bind_pirq: {
+    /** sizeof(struct evtchn_bind_pirq). */
+    size: 12,
+    /** IN u32: the physical IRQ. */
+    pirq: 0,
+    /** IN u32: BIND_PIRQ__* flags. */
+    flags: 4,
+    /** OUT evtchn_port_t: the fresh port. */
+    port: 8,
+  },
+  /** struct evtchn_close. */
+  close: {
+    /** sizeof(struct evtchn_close). */
+    size: 4,
+    /** IN evtchn_port_t: the port to close. */
+    port: 0,
+  },
+  /** struct evtchn_send. */
+  send: {
+    /** sizeof(struct evtchn_send). */
+    size: 4,
+    /** IN evtchn_port_t: the local end of the channel to notify. */
+    port: 0,
+  },
+  /** struct evtchn_status. */
+  status: {
+    /** sizeof(struct evtchn_status). */
+    size: 24,
+    /** IN domid_t: the domain owning the port (DOMID_SELF allowed). */
+    dom: 0,
+    /** IN evtchn_port_t: the port asked about. */
+    port: 4,
+    /** OUT u32: EVTCHNSTAT_*. */
+    status: 8,
+    /** OUT u32: the vCPU the port notifies. */
+    vcpu: 12,
+    /** OUT union u: unbound.dom / interdomain.dom (domid_t), or the pirq / virq (u32). */
+    u: 16,
+    /** OUT evtchn_port_t: u.interdomain.port, the peer port. */
+    interdomain_port: 20,
+  },
+  /** struct evtchn_alloc_unbound. */
+  alloc_unbound: {
+    /** sizeof(struct evtchn_alloc_unbound). */
+    size: 8,
+    /** IN domid_t: the domain the port is allocated in (DOMID_SELF allowed). */
+    dom: 0,
+    /** IN domid_t: the domain allowed to bind it. */
+    remote_dom: 2,
+    /** OUT evtchn_port_t: the fresh port. */
+    port: 4,
+  },
+  /** struct evtchn_bind_ipi. */
+  bind_ipi: {
+    /** sizeof(struct evtchn_bind_ipi). */
+    size: 8,
+    /** IN u32: the vCPU to notify. */
+    vcpu: 0,
+    /** OUT evtchn_port_t: the fresh port. */
+    port: 4,
+  },
+  /** struct evtchn_bind_vcpu. */
+  bind_vcpu: {
+    /** sizeof(struct evtchn_bind_vcpu). */
+    size: 8,
+    /** IN evtchn_port_t: the port to move. */
+    port: 0,
+    /** IN u32: the vCPU it notifies from now on. */
+    vcpu: 4,
+  },
+  /** struct evtchn_unmask. */
+  unmask: {
+    /** sizeof(struct evtchn_unmask). */
+    size: 4,
+    /** IN evtchn_port_t: the port to unmask. */
+    port: 0,
+  },
+  /** struct evtchn_reset. */
+  reset: {
+    /** sizeof(struct evtchn_reset). */
+    size: 2,
+    /** IN domid_t: the domain whose ports are closed (DOMID_SELF allowed). */
+    dom: 0,
+  },
 } as const
 
 /** DOMID_SELF: "the calling domain" in hypercall arguments. */
@@ -128,19 +246,33 @@ export const DOMID_BACKEND = 0
 
 /** VIRQ numbers (xen.h). */
 export const VIRQ = {
+  /** VIRQ_TIMER (per vCPU): timebase update or a requested timeout. */
   TIMER: 0,
+  /** VIRQ_DEBUG (per vCPU): request to dump debug info. */
   DEBUG: 1,
+  /** VIRQ_CONSOLE (dom0): bytes received on the emergency console. */
   CONSOLE: 2,
+  /** VIRQ_DOM_EXC (dom0): an exceptional event for some domain. */
   DOM_EXC: 3,
+  /** VIRQ_TBUF (dom0): the trace buffer has records. */
   TBUF: 4,
+  /** VIRQ_DEBUGGER (dom0): a domain has paused for debugging. */
   DEBUGGER: 6,
+  /** VIRQ_XENOPROF (per vCPU): a new XenOprofile sample. */
   XENOPROF: 7,
+  /** VIRQ_CON_RING (dom0): bytes received on the console ring. */
   CON_RING: 8,
+  /** VIRQ_PCPU_STATE (dom0): a physical CPU changed state. */
   PCPU_STATE: 9,
+  /** VIRQ_MEM_EVENT (dom0): a memory event occurred. */
   MEM_EVENT: 10,
+  /** VIRQ_ARGO: an Argo interdomain message arrived. */
   ARGO: 11,
+  /** VIRQ_ENOMEM (dom0): Xen is low on heap memory. */
   ENOMEM: 12,
+  /** VIRQ_XENPMU (per vCPU): a performance counter interrupt. */
   XENPMU: 13,
+  /** VIRQ_ARCH_0: the first of eight architecture-specific VIRQs (16-23). */
   ARCH_0: 16,
 } as const
 
@@ -155,22 +287,60 @@ export function virqIsPerVcpu(virq: number): boolean {
 }
 
 /** Hypercall numbers the engine serves. */
-export const HYPERVISOR = { set_timer_op: 15, vcpu_op: 24, event_channel_op: 32 } as const
+export const HYPERVISOR = {
+  /** __HYPERVISOR_set_timer_op: arm (or, with 0, stop) the calling vCPU's single-shot timer. */
+  set_timer_op: 15,
+  /** __HYPERVISOR_vcpu_op: per-vCPU operations (VCPUOP_*). */
+  vcpu_op: 24,
+  /** __HYPERVISOR_event_channel_op: event channel operations (EVTCHNOP_*). */
+  event_channel_op: 32,
+} as const
 
 /** VCPUOP_* commands of HYPERVISOR_vcpu_op the engine serves (timers and vcpu_info). */
 export const VCPUOP = {
+  /** Arm the vCPU's periodic timer (struct vcpu_set_periodic_timer). */
   set_periodic_timer: 6,
+  /** Stop the vCPU's periodic timer. */
   stop_periodic_timer: 7,
+  /** Arm the vCPU's single-shot timer (struct vcpu_set_singleshot_timer). */
   set_singleshot_timer: 8,
+  /** Stop the vCPU's single-shot timer. */
   stop_singleshot_timer: 9,
+  /** Place the vCPU's vcpu_info in guest memory (struct vcpu_register_vcpu_info). */
   register_vcpu_info: 10,
 } as const
 
 /** VCPUOP argument layouts. set_singleshot_timer is 16 bytes for 64-bit guests, 12 for 32-bit. */
 export const VCPUOP_ARGS = {
-  set_periodic_timer: { size: 8, period_ns: 0 },
-  set_singleshot_timer: { size64: 16, size32: 12, timeout_abs_ns: 0, flags: 8 },
-  register_vcpu_info: { size: 16, mfn: 0, offset: 8, rsvd: 12 },
+  /** struct vcpu_set_periodic_timer. */
+  set_periodic_timer: {
+    /** sizeof(struct vcpu_set_periodic_timer). */
+    size: 8,
+    /** u64: the period in nanoseconds. */
+    period_ns: 0,
+  },
+  /** struct vcpu_set_singleshot_timer. */
+  set_singleshot_timer: {
+    /** sizeof for a 64-bit guest (the u64 aligns the struct to 8). */
+    size64: 16,
+    /** sizeof for a 32-bit guest (i386 aligns a u64 to 4). */
+    size32: 12,
+    /** u64: the deadline in Xen system time, nanoseconds. */
+    timeout_abs_ns: 0,
+    /** u32: VCPU_SSHOTTMR_* flags. */
+    flags: 8,
+  },
+  /** struct vcpu_register_vcpu_info. */
+  register_vcpu_info: {
+    /** sizeof(struct vcpu_register_vcpu_info). */
+    size: 16,
+    /** u64: the frame holding the vcpu_info (a GFN for an HVM guest). */
+    mfn: 0,
+    /** u32: the byte offset of the vcpu_info within that frame. */
+    offset: 8,
+    /** u32: reserved, unused. */
+    rsvd: 12,
+  },
 } as const
 
 /** VCPU_SSHOTTMR_future: fail with -ETIME if the timeout has already passed. */

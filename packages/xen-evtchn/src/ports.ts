@@ -38,8 +38,11 @@ export interface PortStatus {
 
 /** One open port in a snapshot. */
 export interface PortRecord {
+  /** The event channel port number (evtchn_port_t), 1 .. portLimit - 1. */
   port: number
+  /** EVTCHNSTAT_*: what the port is bound to, as EVTCHNOP_status reports it. */
   status: EvtchnStat
+  /** The vCPU the port notifies (evtchn_status.vcpu); set by bind_virq/bind_ipi/bind_vcpu. */
   vcpu: number
   /** VIRQ number, PIRQ number, or the interdomain peer port. */
   value: number

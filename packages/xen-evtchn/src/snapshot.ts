@@ -12,7 +12,9 @@ export const SNAPSHOT_VERSION = 1
 
 /** Everything needed to rebuild an engine on the same guest memory. Plain JSON data. */
 export interface EvtchnSnapshot {
+  /** Always SNAPSHOT_FORMAT: marks the data as this engine's. */
   format: typeof SNAPSHOT_FORMAT
+  /** The layout version (SNAPSHOT_VERSION); another version is refused on restore. */
   version: typeof SNAPSHOT_VERSION
   /** vCPU count. */
   vcpus: number

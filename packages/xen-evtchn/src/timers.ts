@@ -16,6 +16,7 @@ export interface EvtchnClock {
 
 /** One vCPU's timer state, as a snapshot holds it. */
 export interface TimerRecord {
+  /** The vCPU the timers belong to. */
   vcpu: number
   /** Singleshot deadline (ns), or null when stopped. */
   singleshot: number | null
