@@ -2,9 +2,9 @@
 // and the main thread serving hypercalls (xen-platform.ts), backend requests (backend.ts) and
 // event delivery (xen-events.ts). It stops when the guest shuts down, on stop() (Ctrl-C, a
 // timeout, the watchdog) or on a VM failure, and reports what happened with an exit code.
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { GuestMemory } from '@tsvmm/guest-memory'
-import { abi, isKvmError, Kvm, type Vcpu, type Vm } from '@tsvmm/kvm-sys'
+import { abi, isKvmError, Kvm, type Vcpu, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import { type EvtchnClock, EvtchnEngine, monotonicClock } from '@tsvmm/xen-evtchn'
 import { DeviceBackend } from './backend.js'
 import { BOOT_AREA_END, bootRegisters, writeBootStructures } from './boot.js'
@@ -23,6 +23,7 @@ import {
 import {
   CALL,
   CALL_STATE,
+  requestsWord,
   SHARED,
   sharedBytes,
   type VcpuMessage,
@@ -135,6 +136,11 @@ export class Machine {
   readonly #shared: Int32Array
   readonly #calls: { state: Int32Array; answer: BigInt64Array; buffer: SharedArrayBuffer }[] = []
   readonly #workers: Worker[] = []
+  /** The main thread's ends of the vCPU request channels. */
+  readonly #requestPorts: MessagePort[] = []
+  /** vCPUs waiting for a call answer: out of KVM_RUN, so their ioctls can be issued from here. */
+  readonly #parked = new Set<number>()
+  #threadsStarted = false
   readonly #running = new Set<number>()
   readonly #consoles: ConsoleLines[] = []
   readonly #results: CheckResult[] = []
@@ -166,7 +172,17 @@ export class Machine {
       this.#loadImage()
       this.#configureXen()
       this.#createVcpus()
-      this.#events = new XenEvents(this.#vm, this.#vcpus, this.#memory, this.#delivery, GUEST_DOMID)
+      this.#events = new XenEvents(
+        this.#vm,
+        {
+          count: config.vcpus,
+          setAttr: (v, attr) => this.#vcpuAttr(v, attr),
+          kick: (v) => this.#vcpus[v]?.kick(),
+        },
+        this.#memory,
+        this.#delivery,
+        GUEST_DOMID,
+      )
       this.#engine = new EvtchnEngine({
         memory: this.#memory,
         vcpus: config.vcpus,
@@ -303,8 +319,11 @@ export class Machine {
     })
     const url = new URL('./vcpu-thread.js', import.meta.url)
     this.#started = process.hrtime.bigint()
+    this.#threadsStarted = true
     for (let i = 0; i < this.#config.vcpus; i++) {
       const buffer = new SharedArrayBuffer(CALL.BYTES)
+      const channel = new MessageChannel()
+      this.#requestPorts.push(channel.port1)
       this.#calls.push({ state: new Int32Array(buffer), answer: new BigInt64Array(buffer), buffer })
       const data: VcpuWorkerData = {
         vmHandle: this.#vm.handle,
@@ -312,15 +331,18 @@ export class Machine {
         index: i,
         shared: this.#shared.buffer as SharedArrayBuffer,
         call: buffer,
+        requests: channel.port2,
+        vcpus: this.#config.vcpus,
         debug: this.#config.logLevel === 'debug',
       }
-      const w = new Worker(url, { workerData: data })
+      const w = new Worker(url, { workerData: data, transferList: [channel.port2] })
       this.#running.add(i)
       w.on('message', (m: VcpuMessage) => this.#onMessage(m))
       w.on('error', (e) =>
         this.stop('vm-error', `vCPU ${i} thread failed: ${e.message}`, EXIT.INTERNAL),
       )
-      w.on('exit', () => this.#threadGone(i))
+      // Messages the thread posted just before it ended may still be queued: let them in first.
+      w.on('exit', (code) => setTimeout(() => this.#threadGone(i, code), 50))
       this.#consoles.push(new ConsoleLines())
       this.#workers.push(w)
     }
@@ -424,10 +446,14 @@ export class Machine {
     if (this.#running.size === 0) this.#cleanup()
   }
 
-  #threadGone(i: number): void {
+  #threadGone(i: number, code: number): void {
     if (!this.#running.delete(i)) return
     if (this.#stop === undefined)
-      this.stop('vm-error', `vCPU ${i} thread ended unexpectedly`, EXIT.INTERNAL)
+      this.stop(
+        'vm-error',
+        `vCPU ${i} thread ended unexpectedly (exit code ${code})`,
+        EXIT.INTERNAL,
+      )
     if (this.#running.size === 0) this.#cleanup()
   }
 
@@ -441,6 +467,7 @@ export class Machine {
     }
     this.#engine.dispose()
     this.#backend.dispose()
+    for (const p of this.#requestPorts) p.close()
     for (const e of [...this.#events.errors, ...this.#backend.errors]) this.#out.log('warn', e)
     try {
       this.#vm.close()
@@ -496,7 +523,24 @@ export class Machine {
     }
   }
 
+  /**
+   * KVM_XEN_VCPU_SET_ATTR for `vcpu`: right here when its thread is out of KVM_RUN (not started
+   * yet, or waiting for an answer), else queued to its thread, which is kicked to take it.
+   */
+  #vcpuAttr(vcpu: number, attr: XenVcpuAttr): void {
+    const v = this.#vcpus[vcpu]
+    if (v === undefined) return
+    if (!this.#threadsStarted || this.#parked.has(vcpu)) {
+      v.xenVcpuSetAttr(attr)
+      return
+    }
+    this.#requestPorts[vcpu]?.postMessage({ t: 'attr', attr })
+    Atomics.store(this.#shared, requestsWord(this.#config.vcpus, vcpu), 1)
+    v.kick()
+  }
+
   #answer(vcpu: number, value: bigint, resume: boolean): void {
+    this.#parked.delete(vcpu)
     const c = this.#calls[vcpu]
     if (c === undefined) return
     c.answer[CALL.ANSWER] = value
@@ -529,7 +573,11 @@ export class Machine {
       case 'unhandled':
         this.#out.log('debug', `vCPU ${m.vcpu}: unhandled ${m.what}`)
         return
+      case 'log':
+        this.#out.log('warn', `vCPU ${m.vcpu}: ${m.message}`)
+        return
       case 'hypercall': {
+        this.#parked.add(m.vcpu)
         const r = this.#platform.handle(
           { input: m.input, params: m.params, longMode: m.longMode, cpl: m.cpl },
           { vcpu: m.vcpu, paging: m.paging },
@@ -544,6 +592,7 @@ export class Machine {
         return
       }
       case 'backend': {
+        this.#parked.add(m.vcpu)
         const req = readBackendRequest(this.#memory, m.gpa)
         if (typeof req === 'string') {
           this.#protocolErrors++
@@ -555,6 +604,10 @@ export class Machine {
         return
       }
       case 'exit':
+        this.#out.log(
+          'debug',
+          `vCPU ${m.vcpu} left its run loop: ${m.stop.kind} ${JSON.stringify(m.stop, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v))}`,
+        )
         this.#vcpuStopped(m.vcpu, m.stop)
         return
     }

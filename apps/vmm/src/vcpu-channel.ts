@@ -2,6 +2,8 @@
 // messages; for an exit that needs the main thread's answer before the guest may go on (a
 // hypercall, a backend request) it posts a call and sleeps on its call slot until the main
 // thread writes the answer there. Shared memory layout of the slots is defined here.
+import type { MessagePort } from 'node:worker_threads'
+import type { XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { CheckResult } from './guest-protocol.js'
 import type { PagingState } from './paging.js'
 
@@ -13,8 +15,12 @@ export interface VcpuWorkerData {
   index: number
   /** {@link SharedState} words, shared by every vCPU. */
   shared: SharedArrayBuffer
-  /** This vCPU's {@link CallSlot}. */
+  /** This vCPU's call slot ({@link CALL}). */
   call: SharedArrayBuffer
+  /** vCPU requests from the main thread ({@link VcpuRequest}), read between two KVM_RUNs. */
+  requests: MessagePort
+  /** Number of vCPUs (for the shared word layout). */
+  vcpus: number
   /** Log unhandled port and MMIO accesses. */
   debug: boolean
 }
@@ -27,8 +33,14 @@ export const SHARED = {
   EXITS: 1,
 } as const
 
+/** Index of vCPU `i`'s "requests waiting" word, in a VM of `vcpus` vCPUs. */
+export const requestsWord = (vcpus: number, i: number) => SHARED.EXITS + vcpus + i
+
 /** Bytes of the shared words for `vcpus` vCPUs. */
-export const sharedBytes = (vcpus: number) => 4 * (SHARED.EXITS + vcpus)
+export const sharedBytes = (vcpus: number) => 4 * (SHARED.EXITS + 2 * vcpus)
+
+/** Something the main thread needs done on a vCPU's own thread (a vCPU ioctl). */
+export type VcpuRequest = { t: 'attr'; attr: XenVcpuAttr }
 
 /** A vCPU's call slot: Int32 state, then (at byte 8) the BigInt64 answer. */
 export const CALL = {
@@ -69,7 +81,7 @@ export interface BackendCall {
 
 /** Why a vCPU thread left its run loop. */
 export type VcpuStop =
-  | { kind: 'stopped' }
+  | { kind: 'stopped'; why?: string }
   | { kind: 'triple-fault'; rip: bigint }
   | { kind: 'internal-error'; suberror: number; rip: bigint }
   | { kind: 'fail-entry'; reason: bigint }
@@ -84,6 +96,7 @@ export type VcpuMessage =
   | { t: 'result'; vcpu: number; result: CheckResult }
   | { t: 'protocol-error'; vcpu: number; message: string }
   | { t: 'unhandled'; vcpu: number; what: string }
+  | { t: 'log'; vcpu: number; message: string }
   | HypercallCall
   | BackendCall
   | { t: 'exit'; vcpu: number; stop: VcpuStop }

@@ -2,15 +2,17 @@
 // results, the bench port) is handled right here; hypercalls and backend requests go to the
 // main thread as calls, and this thread sleeps until the answer comes. Any exit the VMM cannot
 // go on from (triple fault, internal error) ends the loop with a message saying why.
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, Vcpu, Vm } from '@tsvmm/kvm-sys'
 import { GUEST_PORT, readCheckResult } from './guest-protocol.js'
 import {
   CALL,
   CALL_STATE,
+  requestsWord,
   SHARED,
   type VcpuMessage,
+  type VcpuRequest,
   type VcpuStop,
   type VcpuWorkerData,
 } from './vcpu-channel.js'
@@ -24,6 +26,7 @@ const shared = new Int32Array(data.shared)
 const call = new Int32Array(data.call)
 const answer = new BigInt64Array(data.call)
 const index = data.index
+const requestsAt = requestsWord(data.vcpus, index)
 
 function run(): VcpuStop {
   const vm = Vm.fromHandle(data.vmHandle)
@@ -57,17 +60,18 @@ function run(): VcpuStop {
     flushConsole()
     Atomics.store(call, CALL.STATE, CALL_STATE.WAITING)
     post(m)
-    for (;;) {
-      const r = Atomics.wait(call, CALL.STATE, CALL_STATE.WAITING, 1000)
-      if (r !== 'timed-out') break
+    // A kick signal (a vCPU request racing with this call) can end the wait early: only the
+    // state word says whether the answer is there.
+    while (Atomics.load(call, CALL.STATE) === CALL_STATE.WAITING) {
       if (Atomics.load(shared, SHARED.STOP) !== 0) return false
+      Atomics.wait(call, CALL.STATE, CALL_STATE.WAITING, 1000)
     }
     return Atomics.load(call, CALL.STATE) === CALL_STATE.RESUME
   }
 
   post({ t: 'ready', vcpu: index })
   for (;;) {
-    if (Atomics.load(shared, SHARED.STOP) !== 0) return { kind: 'stopped' }
+    if (Atomics.load(shared, SHARED.STOP) !== 0) return { kind: 'stopped', why: 'stop flag' }
     const reason = vcpu.run()
     Atomics.add(shared, SHARED.EXITS + index, 1)
     switch (reason) {
@@ -99,7 +103,7 @@ function run(): VcpuStop {
             if (typeof r === 'string') post({ t: 'protocol-error', vcpu: index, message: r })
             else post({ t: 'result', vcpu: index, result: r })
           } else if (!callMain({ t: 'backend', vcpu: index, gpa })) {
-            return { kind: 'stopped' }
+            return { kind: 'stopped', why: 'backend call' }
           }
           break
         }
@@ -121,7 +125,11 @@ function run(): VcpuStop {
           cpl: x.cpl,
           paging: { cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer },
         })
-        if (!ok) return { kind: 'stopped' }
+        if (!ok)
+          return {
+            kind: 'stopped',
+            why: `hypercall ${x.input} call state ${Atomics.load(call, CALL.STATE)} stop ${Atomics.load(shared, SHARED.STOP)}`,
+          }
         kvmRun.xenHcallResult = BigInt.asUintN(64, answer[CALL.ANSWER] ?? 0n)
         break
       }

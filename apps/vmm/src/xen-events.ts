@@ -7,12 +7,24 @@
 // In both modes KVM keeps each vcpu_info's pvclock (time) up to date: the VMM always gives KVM
 // the vcpu_info addresses, and never the VM-wide vector unless delivery is in the kernel.
 import type { GuestMemory } from '@tsvmm/guest-memory'
-import { abi, type Vcpu, type Vm } from '@tsvmm/kvm-sys'
+import { abi, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { EvtchnEngine } from '@tsvmm/xen-evtchn'
 import { KernelPorts } from './kernel-ports.js'
 
 /** An active delivery mode. */
 export type ActiveDelivery = 'kernel' | 'user'
+
+/**
+ * vCPU operations. A vCPU ioctl waits for the vCPU's mutex, which KVM_RUN holds while the vCPU
+ * sleeps in the kernel (hlt, SCHEDOP_poll): the machine runs them on the vCPU's own thread.
+ */
+export interface VcpuOps {
+  readonly count: number
+  /** KVM_XEN_VCPU_SET_ATTR on `vcpu`, now or before its next KVM_RUN. */
+  setAttr(vcpu: number, attr: XenVcpuAttr): void
+  /** Makes `vcpu` leave KVM_RUN once (it goes back in at once). */
+  kick(vcpu: number): void
+}
 
 const XEN_LEGACY_MAX_VCPUS = 32
 const VCPU_INFO_SIZE = 64
@@ -20,7 +32,7 @@ const VCPU_INFO_SIZE = 64
 /** Connects the event channel engine to KVM for one VM. */
 export class XenEvents {
   readonly #vm: Vm
-  readonly #vcpus: readonly Vcpu[]
+  readonly #vcpus: VcpuOps
   readonly #memory: GuestMemory
   readonly #mode: ActiveDelivery
   #engine: EvtchnEngine | undefined
@@ -33,20 +45,14 @@ export class XenEvents {
   /** Errors KVM returned while delivering (reported once the VM stops). */
   readonly errors: string[] = []
 
-  constructor(
-    vm: Vm,
-    vcpus: readonly Vcpu[],
-    memory: GuestMemory,
-    mode: ActiveDelivery,
-    domid: number,
-  ) {
+  constructor(vm: Vm, vcpus: VcpuOps, memory: GuestMemory, mode: ActiveDelivery, domid: number) {
     this.#vm = vm
     this.#vcpus = vcpus
     this.#memory = memory
     this.#mode = mode
-    this.#upcallVector = new Array<number>(vcpus.length).fill(0)
-    this.#registered = new Array<boolean>(vcpus.length).fill(false)
-    this.injected = new Array<number>(vcpus.length).fill(0)
+    this.#upcallVector = new Array<number>(vcpus.count).fill(0)
+    this.#registered = new Array<boolean>(vcpus.count).fill(false)
+    this.injected = new Array<number>(vcpus.count).fill(0)
     if (mode === 'kernel')
       this.#kernelPorts = new KernelPorts(
         {
@@ -67,14 +73,14 @@ export class XenEvents {
               deliver: { port: 0, vcpu: 0 },
             }),
           setTimerPort: (vcpu, port) =>
-            this.#vcpus[vcpu]?.xenVcpuSetAttr({
+            vcpus.setAttr(vcpu, {
               type: 'TIMER',
               port,
               priority: abi.KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
               expiresNs: 0n,
             }),
         },
-        vcpus.length,
+        vcpus.count,
         domid,
       )
   }
@@ -108,7 +114,7 @@ export class XenEvents {
       this.injected[vcpu] = (this.injected[vcpu] ?? 0) + 1
     } else if (this.#mode === 'kernel' && this.#callbackVector !== 0) {
       // KVM injects the VM-wide vector while upcall_pending is set, on the next entry.
-      this.#vcpus[vcpu]?.kick()
+      this.#vcpus.kick(vcpu)
     }
   }
 
@@ -130,7 +136,7 @@ export class XenEvents {
       return -22
     }
     // Xen's default vcpu_info for vCPUs below 32 lives in shared_info until the guest registers one.
-    for (let v = 0; v < Math.min(this.#vcpus.length, XEN_LEGACY_MAX_VCPUS); v++) {
+    for (let v = 0; v < Math.min(this.#vcpus.count, XEN_LEGACY_MAX_VCPUS); v++) {
       if (!this.#registered[v]) this.#setVcpuInfo(v, gpa + VCPU_INFO_SIZE * v, true)
     }
     return 0
@@ -145,7 +151,7 @@ export class XenEvents {
   #setVcpuInfo(vcpu: number, gpa: number, alsoEngine: boolean): void {
     try {
       if (alsoEngine) this.#engine?.setVcpuInfo(vcpu, gpa)
-      this.#vcpus[vcpu]?.xenVcpuSetAttr({ type: 'VCPU_INFO', gpa: BigInt(gpa) })
+      this.#vcpus.setAttr(vcpu, { type: 'VCPU_INFO', gpa: BigInt(gpa) })
     } catch (e) {
       this.errors.push(`vcpu_info of vCPU ${vcpu} at 0x${gpa.toString(16)}: ${String(e)}`)
     }
@@ -156,7 +162,7 @@ export class XenEvents {
     this.#upcallVector[vcpu] = vector
     if (this.#mode === 'kernel') {
       try {
-        this.#vcpus[vcpu]?.xenVcpuSetAttr({ type: 'UPCALL_VECTOR', vector })
+        this.#vcpus.setAttr(vcpu, { type: 'UPCALL_VECTOR', vector })
       } catch (e) {
         this.errors.push(`upcall vector of vCPU ${vcpu}: ${String(e)}`)
       }
@@ -174,7 +180,7 @@ export class XenEvents {
         this.errors.push(`callback vector: ${String(e)}`)
       }
     }
-    for (let v = 0; v < this.#vcpus.length; v++) this.#raiseIfPending(v)
+    for (let v = 0; v < this.#vcpus.count; v++) this.#raiseIfPending(v)
   }
 
   // An upcall that became pending before there was a vector to deliver it is delivered now.
