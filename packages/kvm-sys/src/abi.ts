@@ -1,11 +1,16 @@
-// The KVM userspace ABI (x86_64) as plain TypeScript: constants, struct sizes and offsets.
-// Pure: loads no native code. test/abi.test.ts compiles a C program against the installed
-// <linux/kvm.h> and checks every exported value here against it.
-//
-// Naming: a number is the C macro of the same name. A lower-case object is a struct layout
-// named after the C struct: `size` is sizeof, every other key an offset, nested objects follow
-// the C member path (kvm_run.io.port is offsetof(struct kvm_run, io.port)). IOCTLS holds ioctl
-// numbers. KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY and KVM_STRUCT_SIZES predate that rule.
+/**
+ * The KVM userspace ABI (x86_64) as plain TypeScript: constants, struct sizes and offsets.
+ * Pure: loads no native code.
+ *
+ * Naming: a number is the C macro of the same name. A lower-case object is a struct layout
+ * named after the C struct: `size` is sizeof, every other key an offset, nested objects follow
+ * the C member path (kvm_run.io.port is offsetof(struct kvm_run, io.port)). IOCTLS holds ioctl
+ * numbers. KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY and KVM_STRUCT_SIZES predate that rule.
+ *
+ * @module @tsvmm/kvm-sys/abi
+ */
+// test/abi.test.ts compiles a C program against the installed <linux/kvm.h> and checks every
+// exported value here against it.
 
 /** KVM_GET_API_VERSION's one stable answer. */
 export const KVM_API_VERSION = 12

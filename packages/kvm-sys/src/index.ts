@@ -1,6 +1,10 @@
-// @tsvmm/kvm-sys: KVM ioctls for x86 and Xen HVM with a typed face, modelled on rust-vmm's
-// kvm-ioctls: one class per file descriptor (Kvm, Vm, Vcpu), one method per ioctl, one error
-// type. The ABI constants and layouts are also on the pure entry point `@tsvmm/kvm-sys/abi`.
+/**
+ * KVM ioctls for x86 and Xen HVM with a typed face, modelled on rust-vmm's kvm-ioctls: one class
+ * per file descriptor (Kvm, Vm, Vcpu), one method per ioctl, one error type. The ABI constants
+ * and layouts are also on the pure entry point `@tsvmm/kvm-sys/abi`.
+ *
+ * @module @tsvmm/kvm-sys
+ */
 export * as abi from './abi.js'
 export { errnoName, isKvmError, KvmError } from './errors.js'
 export { EventFd, type EventFdOptions, type FdLike } from './eventfd.js'

@@ -18,12 +18,15 @@ import {
 
 /** KVM_EXIT_IO: a port access. `data` is the bytes moved (size * count), in kvm_run. */
 export interface IoExit {
+  /** kvm_run.exit_reason: KVM_EXIT_IO. */
   reason: typeof KVM_EXIT_IO
   /** KVM_EXIT_IO_IN (0) or KVM_EXIT_IO_OUT (1). */
   direction: number
+  /** True for OUT / OUTS (the guest wrote `data`), false for IN / INS. */
   isOut: boolean
   /** Access width in bytes: 1, 2 or 4. */
   size: number
+  /** kvm_run.io.port: the I/O port (0-0xffff). */
   port: number
   /** Repetitions (string I/O); 1 for a plain IN/OUT. */
   count: number
@@ -33,57 +36,75 @@ export interface IoExit {
 
 /** KVM_EXIT_MMIO: a guest access to an address no memory region covers. */
 export interface MmioExit {
+  /** kvm_run.exit_reason: KVM_EXIT_MMIO. */
   reason: typeof KVM_EXIT_MMIO
+  /** kvm_run.mmio.phys_addr: the guest physical address accessed. */
   physAddr: bigint
   /** A view of the 8 data bytes (the first `len` are used): read for writes, fill for reads. */
   data: Uint8Array
+  /** kvm_run.mmio.len: access width in bytes (1-8). */
   len: number
+  /** kvm_run.mmio.is_write: true when the guest wrote. */
   isWrite: boolean
 }
 
 /** KVM_EXIT_XEN with type KVM_EXIT_XEN_HCALL: a Xen hypercall to handle in userspace. */
 export interface XenHcallExit {
+  /** kvm_run.exit_reason: KVM_EXIT_XEN. */
   reason: typeof KVM_EXIT_XEN
+  /** kvm_run.xen.type: KVM_EXIT_XEN_HCALL is the only type so far. */
   type: number
   /** 1 if the guest was in 64-bit mode (params in rdi, rsi, rdx, r10, r8, r9). */
   longmode: number
+  /** kvm_run.xen.u.hcall.cpl: the caller's privilege level (Xen rejects most calls from CPL 3). */
   cpl: number
   /** The hypercall number (rax / eax). */
   input: bigint
+  /** kvm_run.xen.u.hcall.params: the six arguments, zero-extended to 64 bits. */
   params: [bigint, bigint, bigint, bigint, bigint, bigint]
 }
 
 /** KVM_EXIT_FAIL_ENTRY: the hardware refused to enter the guest. */
 export interface FailEntryExit {
+  /** kvm_run.exit_reason: KVM_EXIT_FAIL_ENTRY. */
   reason: typeof KVM_EXIT_FAIL_ENTRY
+  /** kvm_run.fail_entry.hardware_entry_failure_reason: the VMX/SVM entry failure code. */
   hardwareEntryFailureReason: bigint
+  /** kvm_run.fail_entry.cpu: the host CPU the entry failed on. */
   cpu: number
 }
 
 /** KVM_EXIT_INTERNAL_ERROR: KVM could not go on (e.g. emulation failed). */
 export interface InternalErrorExit {
+  /** kvm_run.exit_reason: KVM_EXIT_INTERNAL_ERROR. */
   reason: typeof KVM_EXIT_INTERNAL_ERROR
   /** KVM_INTERNAL_ERROR_EMULATION and friends. */
   suberror: number
+  /** kvm_run.internal.data[0..ndata): suberror-specific details (at most 16). */
   data: bigint[]
 }
 
 /** KVM_EXIT_SYSTEM_EVENT: shutdown, reset, crash, ... requested by the guest. */
 export interface SystemEventExit {
+  /** kvm_run.exit_reason: KVM_EXIT_SYSTEM_EVENT. */
   reason: typeof KVM_EXIT_SYSTEM_EVENT
   /** KVM_SYSTEM_EVENT_SHUTDOWN and friends. */
   type: number
+  /** kvm_run.system_event.data[0..ndata): architecture-specific details (at most 16). */
   data: bigint[]
 }
 
 /** KVM_EXIT_IOAPIC_EOI (split irqchip): the guest EOI'd a level-triggered vector. */
 export interface IoapicEoiExit {
+  /** kvm_run.exit_reason: KVM_EXIT_IOAPIC_EOI. */
   reason: typeof KVM_EXIT_IOAPIC_EOI
+  /** kvm_run.eoi.vector: the vector the guest EOI'd. */
   vector: number
 }
 
 /** Exits without a payload: HLT, SHUTDOWN, INTR (kicked), and any other reason. */
 export interface PlainExit {
+  /** kvm_run.exit_reason: a KVM_EXIT_* number (HLT, SHUTDOWN, INTR, ...). */
   reason: number
 }
 
@@ -138,6 +159,7 @@ export class KvmRun {
   get immediateExit(): boolean {
     return this.view.getUint8(kvm_run.immediate_exit) !== 0
   }
+  /** Sets kvm_run.immediate_exit (another thread may set it to stop the vCPU). */
   set immediateExit(v: boolean) {
     this.view.setUint8(kvm_run.immediate_exit, v ? 1 : 0)
   }
@@ -146,6 +168,7 @@ export class KvmRun {
   get requestInterruptWindow(): boolean {
     return this.view.getUint8(kvm_run.request_interrupt_window) !== 0
   }
+  /** Sets kvm_run.request_interrupt_window for the next KVM_RUN. */
   set requestInterruptWindow(v: boolean) {
     this.view.setUint8(kvm_run.request_interrupt_window, v ? 1 : 0)
   }
@@ -221,6 +244,7 @@ export class KvmRun {
   get xenHcallResult(): bigint {
     return this.view.getBigUint64(kvm_run.xen.u.hcall.result, true)
   }
+  /** Sets the hypercall's return value (truncated to u64) before the next KVM_RUN. */
   set xenHcallResult(v: bigint) {
     this.view.setBigUint64(kvm_run.xen.u.hcall.result, BigInt.asUintN(64, v), true)
   }

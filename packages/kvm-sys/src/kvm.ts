@@ -62,7 +62,12 @@ export interface CapabilityReport {
   /** KVM_CHECK_EXTENSION of each named capability (0: absent). */
   capabilities: Record<CapabilityName, number>
   /** KVM_CAP_XEN_HVM decoded: the raw bitmap and one boolean per feature. */
-  xenHvm: { flags: number; features: Record<XenHvmFeature, boolean> }
+  xenHvm: {
+    /** KVM_CHECK_EXTENSION(KVM_CAP_XEN_HVM): the raw KVM_XEN_HVM_CONFIG_* bitmap. */
+    flags: number
+    /** The same bitmap, one boolean per KVM_XEN_HVM_CONFIG_FLAGS name. */
+    features: Record<XenHvmFeature, boolean>
+  }
   /** The signal kvm-sys uses to kick vCPU threads out of KVM_RUN. */
   kickSignal: number
 }

@@ -238,7 +238,15 @@ export class Vcpu {
   }
 
   /** KVM_XEN_VCPU_GET_ATTR for any vCPU attribute type. */
-  xenVcpuGetAttr<T extends XenVcpuAttrType>(type: T): Extract<XenVcpuAttr, { type: T }> {
+  xenVcpuGetAttr<T extends XenVcpuAttrType>(
+    type: T,
+  ): Extract<
+    XenVcpuAttr,
+    {
+      /** The attribute type asked for. */
+      type: T
+    }
+  > {
     const b = emptyXenVcpuAttr(type)
     const need = CAP('XEN_HVM', XEN_VCPU_ATTR_TYPES[type].feature)
     this.#need(need, () => this.#ioctl('KVM_XEN_VCPU_GET_ATTR', b))

@@ -28,9 +28,13 @@ export interface MemoryRegionOptions {
 
 /** A guest memory region: anonymous memory the addon mapped and registered with KVM. */
 export interface MemoryRegion {
+  /** kvm_userspace_memory_region.slot: the KVM memslot it occupies. */
   readonly slot: number
+  /** kvm_userspace_memory_region.flags: KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY. */
   readonly flags: number
+  /** kvm_userspace_memory_region.guest_phys_addr: where it starts in guest physical memory. */
   readonly guestPhysAddr: bigint
+  /** kvm_userspace_memory_region.memory_size: its length in bytes. */
   readonly size: number
   /** The mapping's host virtual address (for SHARED_INFO_HVA / VCPU_INFO_HVA). */
   readonly hostAddress: bigint
@@ -40,11 +44,15 @@ export interface MemoryRegion {
 
 /** An MSI (struct kvm_msi) for KVM_SIGNAL_MSI. */
 export interface Msi {
+  /** kvm_msi.address_lo: low 32 bits of the MSI address (0xfee00000 | APIC ID << 12). */
   addressLo: number
+  /** kvm_msi.address_hi: high 32 bits of the address (x2APIC ID bits 31:8); default 0. */
   addressHi?: number
+  /** kvm_msi.data: the MSI data word (vector, delivery mode, trigger). */
   data: number
   /** KVM_MSI_VALID_DEVID when `devid` is meaningful. */
   flags?: number
+  /** kvm_msi.devid: the requester id (bus/device/function); default 0. */
   devid?: number
 }
 
@@ -52,6 +60,7 @@ export interface Msi {
 export interface IrqfdOptions {
   /** The eventfd whose writes raise `gsi`. */
   fd: FdLike
+  /** kvm_irqfd.gsi: the GSI raised (routed through KVM_SET_GSI_ROUTING). */
   gsi: number
   /** KVM_IRQFD_FLAG_RESAMPLE: this eventfd is signalled when a level interrupt is EOI'd. */
   resampleFd?: FdLike
@@ -85,6 +94,7 @@ export interface XenHvmConfig {
 
 /** KVM_XEN_HVM_EVTCHN_SEND arguments (struct kvm_irq_routing_xen_evtchn). */
 export interface XenEvtchnSend {
+  /** kvm_irq_routing_xen_evtchn.port: the Xen event channel port to raise. */
   port: number
   /** The KVM vCPU id (APIC ID) the port is bound to. */
   vcpu: number
@@ -94,9 +104,13 @@ export interface XenEvtchnSend {
 
 /** struct kvm_clock_data (KVM_GET_CLOCK). */
 export interface ClockData {
+  /** kvm_clock_data.clock: the guest's kvmclock, in ns. */
   clock: bigint
+  /** kvm_clock_data.flags: KVM_CLOCK_TSC_STABLE 2, KVM_CLOCK_REALTIME 4, KVM_CLOCK_HOST_TSC 8. */
   flags: number
+  /** kvm_clock_data.realtime: host CLOCK_REALTIME (ns) at that instant, if KVM_CLOCK_REALTIME. */
   realtime: bigint
+  /** kvm_clock_data.host_tsc: the host TSC at the same instant, if KVM_CLOCK_HOST_TSC. */
   hostTsc: bigint
 }
 
@@ -371,7 +385,15 @@ export class Vm {
   }
 
   /** KVM_XEN_HVM_GET_ATTR for any VM attribute type the kernel reports. */
-  xenHvmGetAttr<T extends XenHvmAttrType>(type: T): Extract<XenHvmAttr, { type: T }> {
+  xenHvmGetAttr<T extends XenHvmAttrType>(
+    type: T,
+  ): Extract<
+    XenHvmAttr,
+    {
+      /** The attribute type asked for. */
+      type: T
+    }
+  > {
     const b = emptyXenHvmAttr(type)
     const need = CAP('XEN_HVM', XEN_HVM_ATTR_TYPES[type].feature)
     this.#need(need, () => this.#ioctl('KVM_XEN_HVM_GET_ATTR', b))
