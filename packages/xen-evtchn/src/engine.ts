@@ -332,7 +332,7 @@ export class EvtchnEngine {
   }
 
   /**
-   * Rebuilds an engine from {@link snapshot} data on the same guest memory. Backend ports come
+   * Rebuilds an engine from {@link EvtchnEngine.snapshot | snapshot()} data on the same guest memory. Backend ports come
    * back bound but without handlers: call {@link backendBind} again to re-attach them. Throws
    * {@link EvtchnError} for malformed data or addresses outside `memory`.
    */
