@@ -18,12 +18,10 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { BUILD_TOOLS, barePath, which } from './lib/bare-path.mjs'
-import { hasPrebuildEdits } from './lib/kvm-sys-edits.mjs'
 import { pack, tarballFiles } from './lib/pack.mjs'
 import { isPrebuildFor } from './lib/prebuild-name.mjs'
 import { readmeProgram } from './lib/readme-examples.mjs'
 import { run, tail } from './lib/run.mjs'
-import { stageKvmSys } from './lib/stage.mjs'
 import { Tally } from './lib/tally.mjs'
 import { publishablePackages, repoRoot } from './lib/workspace.mjs'
 import { loadFromScratch, stagePrebuild } from './prebuild.mjs'
@@ -62,16 +60,7 @@ const tarballs = join(work, 'tarballs')
 /** @type {string[]} */
 const packed = []
 for (const p of packages) {
-  let dir = p.dir
-  if (p === kvmSys && !hasPrebuildEdits(p.manifest)) {
-    dir = stageKvmSys(p.dir, join(work, 'staged'))
-    console.log(
-      'NOTE  @tsvmm/kvm-sys does not ship prebuilds yet (package.json lacks "prebuilds" in files ' +
-        'and an install script): packing a staged copy with the edits from ' +
-        'tools/publish/lib/kvm-sys-edits.mjs applied',
-    )
-  }
-  const r = pack(dir, tarballs)
+  const r = pack(p.dir, tarballs)
   if (!tally.check(`pack ${p.name}`, r.ok, r.ok ? [relative(work, r.tarball)] : r.error)) finish()
   if (r.ok) packed.push(r.tarball)
   if (r.ok && p === kvmSys) {
