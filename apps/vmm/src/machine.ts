@@ -465,6 +465,18 @@ export class Machine {
       const rest = c[1].flush()
       if (rest !== undefined) this.#out.console(c[0], rest)
     }
+    const stop = this.#stop
+    if (stop !== undefined && (stop.reason === 'timeout' || stop.reason === 'watchdog')) {
+      // Every vCPU thread is out of KVM_RUN now: say where a guest that would not stop was.
+      const where = this.#vcpus.map((v, i) => {
+        try {
+          return `vCPU ${i} at rip 0x${v.getRegs().rip.toString(16)}`
+        } catch {
+          return `vCPU ${i} at an unknown rip`
+        }
+      })
+      stop.message = `${stop.message}; ${where.join(', ')}`
+    }
     this.#engine.dispose()
     this.#backend.dispose()
     for (const p of this.#requestPorts) p.close()
@@ -524,19 +536,23 @@ export class Machine {
   }
 
   /**
-   * KVM_XEN_VCPU_SET_ATTR for `vcpu`: right here when its thread is out of KVM_RUN (not started
-   * yet, or waiting for an answer), else queued to its thread, which is kicked to take it.
+   * KVM_XEN_VCPU_SET_ATTR for `vcpu`. Before the vCPU threads start it is issued here; after, it
+   * always goes through the vCPU's own queue, which its thread drains before every KVM_RUN: a
+   * vCPU ioctl from here would wait for the vCPU's mutex (held by KVM_RUN while the guest sleeps
+   * in the kernel), and one queue keeps the order of attributes set for that vCPU (a default
+   * vcpu_info must not land after the guest registered its own). A vCPU waiting for an answer
+   * drains the queue before it resumes the guest; any other is kicked out of KVM_RUN to do it.
    */
   #vcpuAttr(vcpu: number, attr: XenVcpuAttr): void {
     const v = this.#vcpus[vcpu]
     if (v === undefined) return
-    if (!this.#threadsStarted || this.#parked.has(vcpu)) {
+    if (!this.#threadsStarted) {
       v.xenVcpuSetAttr(attr)
       return
     }
     this.#requestPorts[vcpu]?.postMessage({ t: 'attr', attr })
     Atomics.store(this.#shared, requestsWord(this.#config.vcpus, vcpu), 1)
-    v.kick()
+    if (!this.#parked.has(vcpu)) v.kick()
   }
 
   #answer(vcpu: number, value: bigint, resume: boolean): void {
@@ -619,11 +635,8 @@ export class Machine {
       case 'stopped':
         return
       case 'triple-fault':
-        this.stop(
-          'triple-fault',
-          `vCPU ${vcpu} triple-faulted (KVM_EXIT_SHUTDOWN) at rip ${hex(s.rip)}`,
-          EXIT.VM_FAILED,
-        )
+        // KVM has reset the vCPU by now (rip 0xfff0): its registers say nothing of the fault.
+        this.stop('triple-fault', `vCPU ${vcpu} triple-faulted (KVM_EXIT_SHUTDOWN)`, EXIT.VM_FAILED)
         return
       case 'internal-error':
         this.stop(

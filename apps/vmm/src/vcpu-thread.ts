@@ -69,9 +69,27 @@ function run(): VcpuStop {
     return Atomics.load(call, CALL.STATE) === CALL_STATE.RESUME
   }
 
+  /** Runs what the main thread queued for this vCPU (it cannot: KVM_RUN holds the vCPU mutex). */
+  const serveRequests = () => {
+    Atomics.store(shared, requestsAt, 0)
+    for (
+      let m = receiveMessageOnPort(data.requests);
+      m !== undefined;
+      m = receiveMessageOnPort(data.requests)
+    ) {
+      const req = m.message as VcpuRequest
+      try {
+        if (req.t === 'attr') vcpu.xenVcpuSetAttr(req.attr)
+      } catch (e) {
+        post({ t: 'log', vcpu: index, message: `${req.t} ${req.attr.type}: ${String(e)}` })
+      }
+    }
+  }
+
   post({ t: 'ready', vcpu: index })
   for (;;) {
     if (Atomics.load(shared, SHARED.STOP) !== 0) return { kind: 'stopped', why: 'stop flag' }
+    if (Atomics.load(shared, requestsAt) !== 0) serveRequests()
     const reason = vcpu.run()
     Atomics.add(shared, SHARED.EXITS + index, 1)
     switch (reason) {
