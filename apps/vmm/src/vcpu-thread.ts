@@ -87,18 +87,26 @@ function run(): VcpuStop {
   }
 
   post({ t: 'ready', vcpu: index })
+  // The hot path: plain (not Atomics) loads and stores of the shared words. Only this thread
+  // writes its exit counter; the flags it polls are set before the kick that makes it look.
+  const exitsAt = SHARED.EXITS + index
+  let exits = 0
   for (;;) {
-    if (Atomics.load(shared, SHARED.STOP) !== 0) return { kind: 'stopped', why: 'stop flag' }
-    if (Atomics.load(shared, requestsAt) !== 0) serveRequests()
+    if (shared[SHARED.STOP] !== 0) return { kind: 'stopped', why: 'stop flag' }
+    if (shared[requestsAt] !== 0) serveRequests()
     const reason = vcpu.run()
-    Atomics.add(shared, SHARED.EXITS + index, 1)
+    shared[exitsAt] = ++exits
     switch (reason) {
       case abi.KVM_EXIT_IO: {
         const out = view.getUint8(IO.direction) === abi.KVM_EXIT_IO_OUT
         const p = view.getUint16(IO.port, true)
+        // The bench port's value is ignored: done before decoding anything else.
+        if (p === GUEST_PORT.BENCH && out) break
         const size = view.getUint8(IO.size)
         const count = view.getUint32(IO.count, true)
-        const offset = Number(view.getBigUint64(IO.data_offset, true))
+        // data_offset is a u64 the kernel sets inside the mapping: its low word is the offset.
+        const offset =
+          view.getUint32(IO.data_offset, true) + view.getUint32(IO.data_offset + 4, true) * 2 ** 32
         const length = size * count
         if (offset + length > bytes.length)
           return { kind: 'error', message: 'kvm_run I/O data out of range' }
@@ -107,7 +115,6 @@ function run(): VcpuStop {
           bytes.fill(0xff, offset, offset + length)
           break
         }
-        if (p === GUEST_PORT.BENCH) break
         if (p === GUEST_PORT.CONSOLE) {
           for (let i = 0; i < length; i += size) consoleBytes.push(bytes[offset + i] ?? 0)
           if (consoleBytes.includes(0x0a) || consoleBytes.length >= 256) flushConsole()
