@@ -27,7 +27,12 @@ function manualClock() {
     },
     advance(ns) {
       now += ns
-      for (const h of due) if (h.live && h.at <= now) (h.live = false), h.fire()
+      for (const h of due) {
+        if (h.live && h.at <= now) {
+          h.live = false
+          h.fire()
+        }
+      }
     },
   }
   return clock
