@@ -101,6 +101,8 @@ const SHUTDOWN_REASONS: Record<number, StopReason> = {
 }
 /** EVTCHNOPs after which kernel delivery re-syncs the port table. */
 const PORT_CHANGING_EVTCHNOPS = new Set([0, 1, 3, 7, 8, 10])
+/** Results kept for the outcome (all are printed and counted). */
+const MAX_KEPT_RESULTS = 10_000
 /** How long vCPU threads get to leave KVM_RUN after a stop before they are terminated. */
 const STOP_GRACE_MS = 5000
 
@@ -151,10 +153,14 @@ export class Machine {
   /** vCPUs waiting for a call answer: out of KVM_RUN, so their ioctls can be issued from here. */
   readonly #parked = new Set<number>()
   #threadsStarted = false
+  /** vCPUs whose thread had to be terminated: maybe still in KVM_RUN, so no ioctls on them. */
+  readonly #forced = new Set<number>()
   readonly #running = new Set<number>()
   readonly #consoles: ConsoleLines[] = []
   readonly #results: CheckResult[] = []
   #protocolErrors = 0
+  #passed = 0
+  #failed = 0
   #stop: { reason: StopReason; message: string; exitCode: ExitCode } | undefined
   #started = 0n
   #stoppedAt = 0n
@@ -457,6 +463,7 @@ export class Machine {
     }
     const force = setTimeout(() => {
       for (const i of this.#running) {
+        this.#forced.add(i)
         this.#out.log(
           'warn',
           `vCPU ${i} did not leave KVM_RUN in ${STOP_GRACE_MS} ms: terminating its thread`,
@@ -491,6 +498,7 @@ export class Machine {
     if (stop !== undefined && (stop.reason === 'timeout' || stop.reason === 'watchdog')) {
       // Every vCPU thread is out of KVM_RUN now: say where a guest that would not stop was.
       const where = this.#vcpus.map((v, i) => {
+        if (this.#forced.has(i)) return `vCPU ${i} stuck in KVM_RUN`
         try {
           return `vCPU ${i} at rip 0x${v.getRegs().rip.toString(16)}`
         } catch {
@@ -518,8 +526,8 @@ export class Machine {
       message: 'stopped for no reason',
       exitCode: EXIT.INTERNAL,
     }
-    const failed = this.#results.filter((r) => !r.passed).length + this.#protocolErrors
-    const passed = this.#results.filter((r) => r.passed).length
+    const failed = this.#failed + this.#protocolErrors
+    const passed = this.#passed
     let { exitCode, message } = stop
     if (stop.reason === 'poweroff' && failed > 0) {
       exitCode = EXIT.GUEST_FAILED
@@ -606,7 +614,10 @@ export class Machine {
         return
       case 'result': {
         const r = { ...m.result, vcpu: m.vcpu }
-        this.#results.push(r)
+        // A guest can report for ever: keep the first results, count all of them.
+        if (this.#results.length < MAX_KEPT_RESULTS) this.#results.push(r)
+        if (r.passed) this.#passed++
+        else this.#failed++
         this.#out.result(r)
         return
       }
