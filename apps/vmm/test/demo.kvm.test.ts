@@ -76,10 +76,12 @@ describe.each(['kernel', 'user'] as const)('demo guest, %s delivery', (delivery)
 })
 
 describe('demo guest, auto delivery on one vCPU', () => {
-  it('picks kernel delivery here and passes', async () => {
+  it('picks kernel delivery here, presents the Xen version asked for, and passes', async () => {
     const run = await tsvmm([
       'run',
       guest('demo64.elf'),
+      '--xen-version',
+      '4.13',
       '--json',
       '--console',
       'none',
@@ -87,6 +89,9 @@ describe('demo guest, auto delivery on one vCPU', () => {
       '100',
     ])
     expect(run.results.filter((r) => !r.passed)).toEqual([])
+    // CPUID leaf base+1 and XENVER_version both say 4.13.
+    expect(run.results.find((r) => r.name === 'hypercall_page')?.detail).toBe(0x4_000d)
+    expect(run.results.find((r) => r.name === 'xen_cpuid')?.message).toMatch(/^Xen 4\.13 /)
     // The checks that need two vCPUs are left out on one.
     expect(run.results.some((r) => r.name === 'mask_unmask_remote')).toBe(false)
     expect(run.end).toMatchObject({ reason: 'poweroff', delivery: 'kernel', exitCode: 0 })
