@@ -131,7 +131,9 @@ export function parseCommand(argv: readonly string[], cwd = process.cwd()): Comm
   if (first === '-V' || first === '--version') return { kind: 'version' }
   switch (first) {
     case 'help': {
-      const topic = r.next() ?? 'main'
+      // `tsvmm help --help` is help about help: the main usage, like `git help --help`.
+      const next = r.next()
+      const topic = next === undefined || next === '-h' || next === '--help' ? 'main' : next
       if (topic === 'main' || topic === 'run' || topic === 'caps' || topic === 'demo')
         return { kind: 'help', topic }
       throw new VmmError('usage', `help: no command '${topic}'`, 'the commands are caps, run, demo')

@@ -25,6 +25,7 @@ describe('tsvmm command line', () => {
     expect(parse()).toEqual({ kind: 'help', topic: 'main' })
     expect(parse('--help')).toEqual({ kind: 'help', topic: 'main' })
     expect(parse('help', 'run')).toEqual({ kind: 'help', topic: 'run' })
+    expect(parse('help', '--help')).toEqual({ kind: 'help', topic: 'main' })
     expect(parse('run', '--help')).toEqual({ kind: 'help', topic: 'run' })
     expect(parse('-V')).toEqual({ kind: 'version' })
   })
