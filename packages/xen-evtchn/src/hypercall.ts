@@ -171,7 +171,7 @@ export interface VcpuOpTarget {
   readonly longMode: boolean
   /** Whether `vcpu` names an existing vCPU (else the op is -ENOENT). */
   validVcpu(vcpu: number): boolean
-  /** VCPUOP_set_singleshot_timer: 0, or -ETIME when `future` is set and the deadline passed. */
+  /** VCPUOP_set_singleshot_timer: 0 (VCPU_SSHOTTMR_future is ignored, as in current Xen and KVM). */
   setSingleshot(vcpu: number, timeoutAbsNs: bigint, future: boolean): number
   /** VCPUOP_stop_singleshot_timer. */
   stopSingleshot(vcpu: number): void

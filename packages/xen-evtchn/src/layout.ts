@@ -343,5 +343,5 @@ export const VCPUOP_ARGS = {
   },
 } as const
 
-/** VCPU_SSHOTTMR_future: fail with -ETIME if the timeout has already passed. */
+/** VCPU_SSHOTTMR_future: once "fail with -ETIME if the timeout has passed"; current Xen and KVM ignore it. */
 export const VCPU_SSHOTTMR_future = 1

@@ -110,13 +110,13 @@ export class VcpuTimers {
   }
 
   /**
-   * VCPUOP_set_singleshot_timer: with VCPU_SSHOTTMR_future, a timeout already passed is -ETIME;
-   * otherwise the timer is armed (a past one fires at once). 0 or -ETIME.
+   * VCPUOP_set_singleshot_timer: arms the timer; a deadline already passed fires at once. Returns 0.
+   * `future` (VCPU_SSHOTTMR_future) is ignored, as current Xen (4.18+), KVM's in-kernel timer and
+   * QEMU do: Linux sets it on deadlines that may already have passed, and -ETIME lost its tick.
    */
-  setSingleshot(vcpu: number, timeoutAbsNs: bigint, future: boolean): number {
+  setSingleshot(vcpu: number, timeoutAbsNs: bigint, _future: boolean): number {
     const t = BigInt.asIntN(64, timeoutAbsNs)
     const now = BigInt(this.#clock.now())
-    if (future && t < now) return -XenErrno.ETIME
     // A deadline beyond number precision is as good as never; clamp it to 2^53 ns (104 days).
     const deadline = t > 2n ** 53n ? 2 ** 53 : Number(t < 0n ? now : t)
     this.#armSingleshot(vcpu, deadline)
