@@ -27,5 +27,11 @@ export {
   SNAPSHOT_VERSION,
   validateSnapshot,
 } from './snapshot.js'
-export { type EvtchnClock, monotonicClock, type TimerRecord, VcpuTimers } from './timers.js'
+export {
+  type EvtchnClock,
+  monotonicClock,
+  type TimerRecord,
+  timeoutClock,
+  VcpuTimers,
+} from './timers.js'
 export { type Notify, TwoLevel } from './two-level.js'

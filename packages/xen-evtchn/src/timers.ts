@@ -39,7 +39,16 @@ const MAX_PERIOD_NS = 2n ** 62n - 1n
  */
 export function monotonicClock(): EvtchnClock {
   const start = process.hrtime.bigint()
-  const now = () => Number(process.hrtime.bigint() - start)
+  return timeoutClock(() => Number(process.hrtime.bigint() - start))
+}
+
+/**
+ * An engine clock that reads "now" (ns of Xen system time) from `now` and fires deadlines with
+ * `setTimeout` (unref'd, so timers never keep a process alive). A VMM passes the VM's kvmclock so
+ * that the guest's pvclock and VIRQ_TIMER agree.
+ */
+export function timeoutClock(now: () => number): EvtchnClock {
+  /** setTimeout's limit; longer waits are taken in steps. */
   const MAX_DELAY_MS = 0x7fff_ffff
   interface Handle {
     timer: ReturnType<typeof setTimeout> | undefined
