@@ -2,6 +2,7 @@
 // 64-bit guests, identity page tables for the first 4 GiB into its boot area below 0x10000, then
 // enters every vCPU at the ELF entry in long mode or in flat 32-bit protected mode.
 import type { GuestMemory } from '@tsvmm/guest-memory'
+import type { Segment } from '@tsvmm/kvm-sys'
 
 /** The VMM's boot area: guest images must load above it. */
 export const BOOT_AREA_END = 0x10000
@@ -15,20 +16,7 @@ export const BOOT_LAYOUT = {
 } as const
 
 /** A segment register as KVM_SET_SREGS takes it (struct kvm_segment). */
-export interface SegmentState {
-  base: bigint
-  limit: number
-  selector: number
-  type: number
-  present: number
-  dpl: number
-  db: number
-  s: number
-  l: number
-  g: number
-  avl: number
-  unusable: number
-}
+export type SegmentState = Segment
 
 /** The registers a vCPU starts with. */
 export interface BootRegisters {

@@ -2,16 +2,10 @@
 // and the hypervisor leaves replaced by Xen's (signature XenVMMXenVMM, version, hypercall page MSR,
 // time, HVM features), as Xen's hypervisor_cpuid_leaves and QEMU's xen CPUID do.
 
-/** One CPUID leaf (struct kvm_cpuid_entry2 without padding). */
-export interface CpuidEntry {
-  function: number
-  index: number
-  flags: number
-  eax: number
-  ebx: number
-  ecx: number
-  edx: number
-}
+import type { CpuidEntry } from '@tsvmm/kvm-sys'
+
+/** One CPUID leaf (struct kvm_cpuid_entry2), as kvm-sys reads and writes it. */
+export type { CpuidEntry }
 
 /** KVM_CPUID_FLAG_SIGNIFCANT_INDEX: the leaf has sub-leaves. */
 export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1
