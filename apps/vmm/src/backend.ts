@@ -10,12 +10,11 @@
 
 import { RoutingTable } from '@tsvmm/irq-routing'
 import { EventFd, type Vm } from '@tsvmm/kvm-sys'
-import type { EvtchnEngine } from '@tsvmm/xen-evtchn'
+import { type EvtchnEngine, XenErrno } from '@tsvmm/xen-evtchn'
 import { BACKEND_OP, type BackendRequest } from './guest-protocol.js'
 import type { ActiveDelivery } from './xen-events.js'
 
-const EINVAL = 22
-const ENOSYS = 38
+const { EINVAL, ENOSYS } = XenErrno
 
 /** One backend channel, keyed by the guest's port. */
 interface Channel {

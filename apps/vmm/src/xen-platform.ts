@@ -5,6 +5,7 @@
 // (yield, block, poll, shutdown) and set_timer_op; anything else is -ENOSYS.
 // Nothing a guest passes can throw out of here: every argument is copied through bounds checks.
 import type { GuestMemory } from '@tsvmm/guest-memory'
+import { XenErrno } from '@tsvmm/xen-evtchn'
 import { type PagingState, translateRange } from './paging.js'
 
 /** Hypercall numbers (xen/include/public/xen.h). */
@@ -18,16 +19,8 @@ export const HYPERCALL = {
   hvm_op: 34,
 } as const
 
-/** Xen errno values this file returns (xen/include/public/errno.h). */
-export const XEN_E = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EFAULT: 14,
-  EINVAL: 22,
-  ENOSYS: 38,
-  EOPNOTSUPP: 95,
-} as const
+/** Xen errno values (xen/include/public/errno.h), as @tsvmm/xen-evtchn defines them. */
+export const XEN_E = XenErrno
 
 const XENVER = {
   version: 0,
