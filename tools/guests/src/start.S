@@ -18,6 +18,10 @@ _start:
 	.code64
 	/* No stack yet: reload CS with an indirect far jump (m16:32 works in long mode on AMD and Intel). */
 	ljmpl *reload_cs(%rip)
+#else
+	.code32
+	ljmp $0x08, $cs_reloaded
+#endif
 cs_reloaded:	movl $0x10, %eax
 	movl %eax, %ds
 	movl %eax, %es
@@ -31,32 +35,17 @@ cs_reloaded:	movl $0x10, %eax
 	cmpl $MAX_CPUS, %ebx
 	jae park
 	leal 1(%ebx), %eax
+#ifdef __x86_64__
 	shlq $STACK_SHIFT, %rax
 	leaq guest_stacks(%rip), %rsp
 	addq %rax, %rsp
 	movl %ebx, %edi
-	call guest_main
 #else
-	.code32
-	ljmp $0x08, $1f
-1:	movl $0x10, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	movl %eax, %ss
-	movl %eax, %fs
-	movl %eax, %gs
-	movl $1, %eax
-	xorl %ecx, %ecx
-	cpuid
-	shrl $24, %ebx
-	cmpl $MAX_CPUS, %ebx
-	jae park
-	leal 1(%ebx), %eax
 	shll $STACK_SHIFT, %eax
 	leal guest_stacks(%eax), %esp
 	pushl %ebx
-	call guest_main
 #endif
+	call guest_main
 	.globl park
 park:	cli
 	hlt
