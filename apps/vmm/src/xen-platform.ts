@@ -59,7 +59,7 @@ const HVMOP = {
 } as const
 const HVM_PARAM_CALLBACK_IRQ = 0
 const HVM_PARAM_CALLBACK_TYPE_VECTOR = 2n
-const VCPUOP = { is_up: 3, set_singleshot_timer: 8, register_vcpu_info: 10 } as const
+const VCPUOP = { is_up: 3, register_vcpu_info: 10 } as const
 const SCHEDOP = {
   yield: 0,
   block: 1,
@@ -380,7 +380,6 @@ export class XenPlatform {
     if (vcpuId >= BigInt(this.#host.vcpus)) return ERR(XEN_E.ENOENT)
     const vcpu = Number(vcpuId)
     if (cmd === VCPUOP.is_up) return 1
-    if (cmd === VCPUOP.set_singleshot_timer) return this.#singleshot(vcpu, argVa, ctx)
     const gpa = this.#argGpa(ctx, argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
     const r = this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
@@ -389,18 +388,6 @@ export class XenPlatform {
       if (at !== null) this.#host.vcpuInfoMoved(vcpu, at)
     }
     return r
-  }
-
-  // VCPUOP_set_singleshot_timer as Xen 4.18+ (commit 19c6cbd90965), KVM 6.7+ and QEMU do it:
-  // VCPU_SSHOTTMR_future is ignored, so a deadline already past fires at once, in either delivery
-  // mode. The 12 bytes both ABIs share are read (the 64-bit struct only adds padding).
-  #singleshot(vcpu: number, argVa: bigint, ctx: HypercallContext): number {
-    if (vcpu !== ctx.vcpu) return ERR(XEN_E.EINVAL)
-    const a = this.#read(ctx, argVa, 12)
-    if (a === null) return ERR(XEN_E.EFAULT)
-    const timeout = a.getBigUint64(0, true)
-    // set_timer_op's 0 means "stop"; a singleshot at 0 is simply in the past.
-    return this.#host.events.setTimerOp(vcpu, timeout === 0n ? 1n : timeout)
   }
 
   // do_sched_op (xen/common/sched/core.c)
