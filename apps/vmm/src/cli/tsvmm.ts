@@ -2,12 +2,13 @@
 // a one-line message and an exit code (errors.ts). Ctrl-C stops a running VM cleanly; a second
 // Ctrl-C exits at once.
 import { readFileSync } from 'node:fs'
+import { EXIT, VmmError } from '../errors.js'
+import { parseCommand } from './args.js'
 import { capsCommand } from './caps-command.js'
-import { parseCommand, USAGE } from './cli.js'
 import { demoCommand } from './demo.js'
-import { EXIT, VmmError } from './errors.js'
 import { processStreams, type Streams } from './report.js'
 import { runCommand } from './run.js'
+import { USAGE } from './usage.js'
 
 /** Runs `tsvmm` with `argv` (no node, no script) and returns the exit code. */
 export async function main(
@@ -22,7 +23,7 @@ export async function main(
         return EXIT.OK
       case 'version': {
         const pkg = JSON.parse(
-          readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+          readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
         ) as { version: string }
         streams.stdout(`tsvmm ${pkg.version}\n`)
         return EXIT.OK

@@ -1,6 +1,7 @@
 // `tsvmm run`: boots the configured guest and reports its checks and how it ended.
+
+import { Machine } from '../machine.js'
 import type { RunConfig } from './config.js'
-import { Machine } from './machine.js'
 import { reportOutcome, runOutput, type Streams } from './report.js'
 
 /** Runs one VM to the end; returns the process exit code. */

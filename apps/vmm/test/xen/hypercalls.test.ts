@@ -2,14 +2,14 @@ import { GuestMemory } from '@tsvmm/guest-memory'
 import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BOOT_LAYOUT, bootRegisters, writeBootStructures } from '../src/boot.js'
+import { BOOT_LAYOUT, bootRegisters, writeBootStructures } from '../../src/boot/boot.js'
 import {
   type HypercallExit,
   resultToRax,
   XEN_E,
   XenPlatform,
   type XenPlatformHost,
-} from '../src/xen-platform.js'
+} from '../../src/xen/hypercalls.js'
 
 /** A clock test double: time moves only when the test says so. */
 function manualClock() {

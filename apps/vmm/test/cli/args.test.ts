@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseCommand } from '../src/cli.js'
-import { DEFAULTS } from '../src/config.js'
-import { VmmError } from '../src/errors.js'
+import { parseCommand } from '../../src/cli/args.js'
+import { DEFAULTS } from '../../src/cli/config.js'
+import { VmmError } from '../../src/errors.js'
 
 const cwd = mkdtempSync(join(tmpdir(), 'tsvmm-cli-'))
 const parse = (...argv: string[]) => parseCommand(argv, cwd)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type CpuidEntry, vcpuCpuid, XEN_SIGNATURE, xenLeaves } from '../src/cpuid.js'
+import { type CpuidEntry, vcpuCpuid, XEN_SIGNATURE, xenLeaves } from '../../src/xen/cpuid.js'
 
 const leaf = (fn: number, regs: Partial<CpuidEntry> = {}): CpuidEntry => ({
   function: fn,

@@ -11,8 +11,8 @@
 import { RoutingTable } from '@tsvmm/irq-routing'
 import { EventFd, type Vm } from '@tsvmm/kvm-sys'
 import { type EvtchnEngine, XenErrno } from '@tsvmm/xen-evtchn'
-import { BACKEND_OP, type BackendRequest } from './guest-protocol.js'
-import type { ActiveDelivery } from './xen-events.js'
+import { BACKEND_OP, type BackendRequest } from '../devices/guest-protocol.js'
+import type { ActiveDelivery } from './events.js'
 
 const { EINVAL, ENOSYS } = XenErrno
 

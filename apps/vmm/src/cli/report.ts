@@ -2,9 +2,9 @@
 // own log filtered by level, and the closing lines. All writes go through a Streams object so
 // tests can capture them.
 import { createWriteStream, type WriteStream } from 'node:fs'
+import type { CheckResult } from '../devices/guest-protocol.js'
+import type { MachineOutput, RunOutcome } from '../machine.js'
 import type { ConsoleTarget, LogLevel } from './config.js'
-import type { CheckResult } from './guest-protocol.js'
-import type { MachineOutput, RunOutcome } from './machine.js'
 
 /** Where text goes. */
 export interface Streams {

@@ -4,8 +4,8 @@
 // thread writes the answer there. Shared memory layout of the slots is defined here.
 import type { MessagePort } from 'node:worker_threads'
 import type { XenVcpuAttr } from '@tsvmm/kvm-sys'
-import type { CheckResult } from './guest-protocol.js'
-import type { PagingState } from './paging.js'
+import type { PagingState } from '../boot/paging.js'
+import type { CheckResult } from '../devices/guest-protocol.js'
 
 /** What the main thread hands each vCPU worker. */
 export interface VcpuWorkerData {

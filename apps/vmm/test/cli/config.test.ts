@@ -2,8 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULTS, loadConfigFile, resolveConfig, validateConfigObject } from '../src/config.js'
-import { VmmError } from '../src/errors.js'
+import {
+  DEFAULTS,
+  loadConfigFile,
+  resolveConfig,
+  validateConfigObject,
+} from '../../src/cli/config.js'
+import { VmmError } from '../../src/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-config-'))
 const file = (name: string, text: string) => {

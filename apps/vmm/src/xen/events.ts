@@ -7,24 +7,13 @@
 // In both modes KVM keeps each vcpu_info's pvclock (time) up to date: the VMM always gives KVM
 // the vcpu_info addresses, and never the VM-wide vector unless delivery is in the kernel.
 import type { GuestMemory } from '@tsvmm/guest-memory'
-import { abi, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
+import { abi, type Vm } from '@tsvmm/kvm-sys'
 import type { EvtchnEngine } from '@tsvmm/xen-evtchn'
+import type { VcpuOps } from '../vcpu/threads.js'
 import { KernelPorts } from './kernel-ports.js'
 
 /** An active delivery mode. */
 export type ActiveDelivery = 'kernel' | 'user'
-
-/**
- * vCPU operations. A vCPU ioctl waits for the vCPU's mutex, which KVM_RUN holds while the vCPU
- * sleeps in the kernel (hlt, SCHEDOP_poll): the machine runs them on the vCPU's own thread.
- */
-export interface VcpuOps {
-  readonly count: number
-  /** KVM_XEN_VCPU_SET_ATTR on `vcpu`, now or before its next KVM_RUN. */
-  setAttr(vcpu: number, attr: XenVcpuAttr): void
-  /** Makes `vcpu` leave KVM_RUN once (it goes back in at once). */
-  kick(vcpu: number): void
-}
 
 const XEN_LEGACY_MAX_VCPUS = 32
 const VCPU_INFO_SIZE = 64

@@ -6,8 +6,8 @@ import {
   bootRegisters,
   gdtEntries,
   writeBootStructures,
-} from '../src/boot.js'
-import { translate, translateRange } from '../src/paging.js'
+} from '../../src/boot/boot.js'
+import { translate, translateRange } from '../../src/boot/paging.js'
 
 const ram = (mib: number) => new GuestMemory([{ gpa: 0, bytes: new Uint8Array(mib * 1048576) }])
 

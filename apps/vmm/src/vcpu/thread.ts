@@ -5,7 +5,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, Vcpu, Vm } from '@tsvmm/kvm-sys'
-import { GUEST_PORT, readCheckResult } from './guest-protocol.js'
+import { GUEST_PORT, readCheckResult } from '../devices/guest-protocol.js'
 import {
   CALL,
   CALL_STATE,
@@ -15,7 +15,7 @@ import {
   type VcpuRequest,
   type VcpuStop,
   type VcpuWorkerData,
-} from './vcpu-channel.js'
+} from './channel.js'
 
 const data = workerData as VcpuWorkerData
 const port = parentPort

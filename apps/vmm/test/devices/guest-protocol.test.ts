@@ -7,7 +7,7 @@ import {
   readBackendRequest,
   readCheckResult,
   writeBackendReply,
-} from '../src/guest-protocol.js'
+} from '../../src/devices/guest-protocol.js'
 
 const mem = () => new GuestMemory([{ gpa: 0, bytes: new Uint8Array(0x10000) }])
 

@@ -2,7 +2,7 @@
 // whose PT_LOAD segments go to guest RAM at their physical addresses. Every header field is
 // bounds-checked; a malformed image is a VmmError naming the bad field, never a crash.
 import { readFileSync, statSync } from 'node:fs'
-import { VmmError } from './errors.js'
+import { VmmError } from '../errors.js'
 
 /** One PT_LOAD segment: `data` goes at `gpa`, the rest of `memSize` is zero. */
 export interface ImageSegment {

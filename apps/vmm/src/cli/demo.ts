@@ -6,19 +6,19 @@ import { closeSync, existsSync, openSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { capsReport } from './caps.js'
-import type { DemoOptions, GuestWidth } from './cli.js'
-import { EXIT, VmmError } from './errors.js'
-import type { CheckResult } from './guest-protocol.js'
-import { openKvm } from './machine.js'
+import { openKvm } from '../builder.js'
+import type { CheckResult } from '../devices/guest-protocol.js'
+import { EXIT, VmmError } from '../errors.js'
+import { capsReport } from '../xen/caps.js'
+import type { DemoOptions, GuestWidth } from './args.js'
 import { formatResult, type Streams } from './report.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-/** The repository root (apps/vmm/dist or apps/vmm/src is two levels below apps). */
-export const REPO_ROOT = join(here, '..', '..', '..')
+/** The repository root (this file is in apps/vmm/dist/cli or apps/vmm/src/cli). */
+export const REPO_ROOT = join(here, '..', '..', '..', '..')
 /** Where tools/guests puts its images. */
 export const GUESTS_DIR = join(REPO_ROOT, 'tools', 'guests', 'build')
-const MAIN = join(here, 'main.js')
+const MAIN = join(here, '..', 'main.js')
 
 /** One VM of the demo. */
 export interface DemoRun {

@@ -1,6 +1,11 @@
 import { EVTCHNSTAT, type PortRecord, VIRQ } from '@tsvmm/xen-evtchn'
 import { describe, expect, it } from 'vitest'
-import { desiredSends, desiredTimers, KernelPorts, type KernelSend } from '../src/kernel-ports.js'
+import {
+  desiredSends,
+  desiredTimers,
+  KernelPorts,
+  type KernelSend,
+} from '../../src/xen/kernel-ports.js'
 
 const rec = (port: number, status: number, vcpu: number, value = 0, remoteDom = 0): PortRecord =>
   ({ port, status, vcpu, value, remoteDom }) as PortRecord

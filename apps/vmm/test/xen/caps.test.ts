@@ -1,8 +1,8 @@
 import type { CapabilityReport } from '@tsvmm/kvm-sys'
 import { decodeXenHvmFlags } from '@tsvmm/kvm-sys'
 import { describe, expect, it } from 'vitest'
-import { capsReport, chooseDelivery, formatCaps } from '../src/caps.js'
-import { VmmError } from '../src/errors.js'
+import { VmmError } from '../../src/errors.js'
+import { capsReport, chooseDelivery, formatCaps } from '../../src/xen/caps.js'
 
 function report(
   xenFlags: number,

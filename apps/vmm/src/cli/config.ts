@@ -2,7 +2,7 @@
 // of command-line values. Every error names the field (or flag) that is wrong and what it takes.
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { VmmError } from './errors.js'
+import { VmmError } from '../errors.js'
 
 /** How event channel events reach the guest. */
 export type Delivery = 'kernel' | 'user' | 'auto'

@@ -6,7 +6,9 @@
 // Nothing a guest passes can throw out of here: every argument is copied through bounds checks.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import { XenErrno } from '@tsvmm/xen-evtchn'
-import { type PagingState, translateRange } from './paging.js'
+import type { PagingState } from '../boot/paging.js'
+import { GuestCopy } from './guest-copy.js'
+import { xenVersionOp } from './version.js'
 
 /** Hypercall numbers (xen/include/public/xen.h). */
 export const HYPERCALL = {
@@ -22,26 +24,6 @@ export const HYPERCALL = {
 /** Xen errno values (xen/include/public/errno.h), as @tsvmm/xen-evtchn defines them. */
 export const XEN_E = XenErrno
 
-const XENVER = {
-  version: 0,
-  extraversion: 1,
-  compile_info: 2,
-  capabilities: 3,
-  changeset: 4,
-  platform_parameters: 5,
-  get_features: 6,
-  pagesize: 7,
-  guest_handle: 8,
-  commandline: 9,
-} as const
-const XENFEAT = {
-  writable_page_tables: 0,
-  writable_descriptor_tables: 1,
-  auto_translated_physmap: 2,
-  supervisor_mode_kernel: 3,
-  hvm_callback_vector: 8,
-  hvm_safe_pvclock: 9,
-} as const
 const XENMEM_add_to_physmap = 7
 const XENMAPSPACE = {
   shared_info: 0,
@@ -161,6 +143,11 @@ export class XenPlatform {
     return this.#callbackIrq
   }
 
+  /** The calling vCPU's view of guest memory (copy_from_guest, copy_to_guest). */
+  #guest(ctx: HypercallContext): GuestCopy {
+    return new GuestCopy(this.#host.memory, ctx.paging)
+  }
+
   /** Handles one hypercall. Never throws. */
   handle(exit: HypercallExit, ctx: HypercallContext): number {
     try {
@@ -183,7 +170,13 @@ export class XenPlatform {
     if (exit.input > 0xffffn) return ERR(XEN_E.ENOSYS)
     switch (Number(exit.input)) {
       case HYPERCALL.xen_version:
-        return this.#xenVersion(Number(BigInt.asIntN(32, p(0))), arg(1), exit, ctx)
+        return xenVersionOp(
+          this.#guest(ctx),
+          this.#host.xenVersion,
+          Number(BigInt.asIntN(32, p(0))),
+          arg(1),
+          exit.longMode,
+        )
       case HYPERCALL.memory_op:
         return this.#memoryOp(Number(BigInt.asUintN(32, p(0))), arg(1), exit, ctx)
       case HYPERCALL.hvm_op:
@@ -191,7 +184,7 @@ export class XenPlatform {
       case HYPERCALL.vcpu_op:
         return this.#vcpuOp(Number(BigInt.asUintN(32, p(0))), BigInt.asUintN(32, p(1)), arg(2), ctx)
       case HYPERCALL.event_channel_op: {
-        const gpa = this.#argGpa(ctx, arg(1), EVTCHN_ARG_MAX)
+        const gpa = this.#guest(ctx).argGpa(arg(1), EVTCHN_ARG_MAX)
         if (gpa === null) return ERR(XEN_E.EFAULT)
         return this.#host.events.hypercall(BigInt.asUintN(32, p(0)), gpa, ctx.vcpu)
       }
@@ -210,84 +203,6 @@ export class XenPlatform {
     }
   }
 
-  /** The GPA of a `size`-byte argument at guest virtual `gva`, or null (-EFAULT). */
-  #argGpa(ctx: HypercallContext, gva: bigint, size: number): number | null {
-    const gpa = translateRange(this.#host.memory, ctx.paging, gva, size)
-    return gpa !== null && this.#host.memory.contains(gpa, 1) ? gpa : null
-  }
-
-  /** copy_from_guest of `size` bytes, or null. */
-  #read(ctx: HypercallContext, gva: bigint, size: number): DataView | null {
-    const gpa = translateRange(this.#host.memory, ctx.paging, gva, size)
-    if (gpa === null || !this.#host.memory.contains(gpa, size)) return null
-    const b = this.#host.memory.read(gpa, size)
-    return new DataView(b.buffer, b.byteOffset, b.byteLength)
-  }
-
-  /** copy_to_guest; false when the destination is not writable RAM. */
-  #write(ctx: HypercallContext, gva: bigint, bytes: Uint8Array): boolean {
-    const gpa = translateRange(this.#host.memory, ctx.paging, gva, bytes.length)
-    if (gpa === null || !this.#host.memory.contains(gpa, bytes.length)) return false
-    this.#host.memory.write(gpa, bytes)
-    return true
-  }
-
-  #writeString(ctx: HypercallContext, gva: bigint, text: string, size: number): number {
-    const bytes = new Uint8Array(size)
-    bytes.set(new TextEncoder().encode(text).subarray(0, size - 1))
-    return this.#write(ctx, gva, bytes) ? 0 : ERR(XEN_E.EFAULT)
-  }
-
-  // do_xen_version (xen/common/kernel.c)
-  #xenVersion(cmd: number, argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
-    switch (cmd) {
-      case XENVER.version:
-        return this.#host.xenVersion
-      case XENVER.extraversion:
-        return this.#writeString(ctx, argVa, '.0-tsvmm', 16)
-      case XENVER.compile_info: {
-        // struct xen_compile_info: compiler[64], compile_by[16], compile_domain[32], compile_date[32]
-        const b = new Uint8Array(144)
-        const put = (s: string, at: number, n: number) => {
-          b.set(new TextEncoder().encode(s).subarray(0, n - 1), at)
-        }
-        put('tsvmm', 0, 64)
-        put('tsvmm', 64, 16)
-        put('tsvmm', 80, 32)
-        return this.#write(ctx, argVa, b) ? 0 : ERR(XEN_E.EFAULT)
-      }
-      case XENVER.capabilities:
-        return this.#writeString(ctx, argVa, 'hvm-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p', 1024)
-      case XENVER.changeset:
-        return this.#writeString(ctx, argVa, 'tsvmm', 64)
-      case XENVER.platform_parameters: {
-        // xen_platform_parameters.virt_start: an xen_ulong_t; HVM guests see 0.
-        const size = exit.longMode ? 8 : 4
-        return this.#write(ctx, argVa, new Uint8Array(size)) ? 0 : ERR(XEN_E.EFAULT)
-      }
-      case XENVER.get_features: {
-        const fi = this.#read(ctx, argVa, 8)
-        if (fi === null) return ERR(XEN_E.EFAULT)
-        const idx = fi.getUint32(0, true)
-        let submap = 0
-        if (idx === 0) for (const f of Object.values(XENFEAT)) submap |= 1 << f
-        const out = new Uint8Array(8)
-        const v = new DataView(out.buffer)
-        v.setUint32(0, idx, true)
-        v.setUint32(4, submap >>> 0, true)
-        return this.#write(ctx, argVa, out) ? 0 : ERR(XEN_E.EFAULT)
-      }
-      case XENVER.pagesize:
-        return 4096
-      case XENVER.guest_handle:
-        return this.#write(ctx, argVa, new Uint8Array(16)) ? 0 : ERR(XEN_E.EFAULT)
-      case XENVER.commandline:
-        return this.#writeString(ctx, argVa, '', 1024)
-      default:
-        return ERR(XEN_E.ENOSYS)
-    }
-  }
-
   #isSelf(domid: number): boolean {
     return domid === DOMID_SELF || domid === this.#host.domid
   }
@@ -298,7 +213,7 @@ export class XenPlatform {
     if ((cmd & 0x3f) !== XENMEM_add_to_physmap || cmd >>> 6 !== 0) return ERR(XEN_E.ENOSYS)
     // struct xen_add_to_physmap: domid u16, size u16, space u32, idx xen_ulong_t, gpfn xen_pfn_t
     const size = exit.longMode ? 24 : 16
-    const a = this.#read(ctx, argVa, size)
+    const a = this.#guest(ctx).read(argVa, size)
     if (a === null) return ERR(XEN_E.EFAULT)
     const domid = a.getUint16(0, true)
     const space = a.getUint32(4, true)
@@ -332,20 +247,20 @@ export class XenPlatform {
       case HVMOP.set_param:
       case HVMOP.get_param: {
         // struct xen_hvm_param: domid u16, index u32 @4, value u64 @8 (16 bytes in both ABIs)
-        const a = this.#read(ctx, argVa, 16)
+        const a = this.#guest(ctx).read(argVa, 16)
         if (a === null) return ERR(XEN_E.EFAULT)
         if (!this.#isSelf(a.getUint16(0, true))) return ERR(XEN_E.ESRCH)
         if (a.getUint32(4, true) !== HVM_PARAM_CALLBACK_IRQ) return ERR(XEN_E.ENOSYS)
         if (op === HVMOP.get_param) {
           const out = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + 16))
           new DataView(out.buffer).setBigUint64(8, this.#callbackIrq, true)
-          return this.#write(ctx, argVa, out) ? 0 : ERR(XEN_E.EFAULT)
+          return this.#guest(ctx).write(argVa, out) ? 0 : ERR(XEN_E.EFAULT)
         }
         return this.#setCallbackIrq(a.getBigUint64(8, true))
       }
       case HVMOP.set_evtchn_upcall_vector: {
         // struct xen_hvm_evtchn_upcall_vector: vcpu u32, vector u8 (8 bytes)
-        const a = this.#read(ctx, argVa, 8)
+        const a = this.#guest(ctx).read(argVa, 8)
         if (a === null) return ERR(XEN_E.EFAULT)
         const vcpu = a.getUint32(0, true)
         const vector = a.getUint8(4)
@@ -380,7 +295,7 @@ export class XenPlatform {
     if (vcpuId >= BigInt(this.#host.vcpus)) return ERR(XEN_E.ENOENT)
     const vcpu = Number(vcpuId)
     if (cmd === VCPUOP.is_up) return 1
-    const gpa = this.#argGpa(ctx, argVa, VCPU_ARG_MAX)
+    const gpa = this.#guest(ctx).argGpa(argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
     const r = this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
     if (r === 0 && cmd === VCPUOP.register_vcpu_info) {
@@ -399,7 +314,7 @@ export class XenPlatform {
         // A wake-up with nothing pending is allowed: the guest re-checks and blocks again.
         return 0
       case SCHEDOP.shutdown: {
-        const a = this.#read(ctx, argVa, 4)
+        const a = this.#guest(ctx).read(argVa, 4)
         if (a === null) return ERR(XEN_E.EFAULT)
         const reason = a.getUint32(0, true)
         if (reason > SHUTDOWN.soft_reset) return ERR(XEN_E.EINVAL)
@@ -408,7 +323,7 @@ export class XenPlatform {
       }
       case SCHEDOP.remote_shutdown: {
         // struct sched_remote_shutdown: domid u16, reason u32 @4
-        const a = this.#read(ctx, argVa, 8)
+        const a = this.#guest(ctx).read(argVa, 8)
         if (a === null) return ERR(XEN_E.EFAULT)
         if (!this.#isSelf(a.getUint16(0, true))) return ERR(XEN_E.ESRCH)
         const reason = a.getUint32(4, true)
@@ -417,7 +332,7 @@ export class XenPlatform {
         return 0
       }
       case SCHEDOP.shutdown_code: {
-        const a = this.#read(ctx, argVa, 4)
+        const a = this.#guest(ctx).read(argVa, 4)
         if (a === null) return ERR(XEN_E.EFAULT)
         this.#shutdownCode[0] = a.getUint32(0, true)
         return 0
@@ -433,13 +348,13 @@ export class XenPlatform {
   // allows (a spurious wake-up), whether or not a polled port is pending.
   #poll(argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
     // struct sched_poll: ports handle, nr_ports u32, timeout u64 (24 bytes; 16 in compat)
-    const a = this.#read(ctx, argVa, exit.longMode ? 24 : 16)
+    const a = this.#guest(ctx).read(argVa, exit.longMode ? 24 : 16)
     if (a === null) return ERR(XEN_E.EFAULT)
     const portsVa = exit.longMode ? a.getBigUint64(0, true) : BigInt(a.getUint32(0, true))
     const nr = a.getUint32(exit.longMode ? 8 : 4, true)
     if (nr > MAX_POLL_PORTS) return ERR(XEN_E.EINVAL)
     if (nr === 0) return 0
-    const ports = this.#read(ctx, portsVa, nr * 4)
+    const ports = this.#guest(ctx).read(portsVa, nr * 4)
     if (ports === null) return ERR(XEN_E.EFAULT)
     const limit = this.#host.events.geometry.portLimit
     for (let i = 0; i < nr; i++) if (ports.getUint32(i * 4, true) >= limit) return ERR(XEN_E.EINVAL)

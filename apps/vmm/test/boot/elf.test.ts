@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { checkImageFits, loadElfFile, parseElf } from '../src/elf.js'
-import { VmmError } from '../src/errors.js'
-import { buildElf } from './elf-builder.js'
+import { checkImageFits, loadElfFile, parseElf } from '../../src/boot/elf.js'
+import { VmmError } from '../../src/errors.js'
+import { buildElf } from '../elf-builder.js'
 
 const code = new Uint8Array([0xfa, 0xf4])
 

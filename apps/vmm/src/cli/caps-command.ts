@@ -1,7 +1,8 @@
 // `tsvmm caps [--json]`.
-import { type CapsReport, capsReport, formatCaps } from './caps.js'
-import { EXIT, VmmError } from './errors.js'
-import { openKvm } from './machine.js'
+
+import { openKvm } from '../builder.js'
+import { EXIT, VmmError } from '../errors.js'
+import { type CapsReport, capsReport, formatCaps } from '../xen/caps.js'
 import type { Streams } from './report.js'
 
 /** Prints the capability report; exit 0 when Xen guests can run, 4 when they cannot. */

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { main } from '../src/tsvmm.js'
-import { buildElf } from './elf-builder.js'
+import { main } from '../../src/cli/tsvmm.js'
+import { buildElf } from '../elf-builder.js'
 
 async function tsvmm(...argv: string[]) {
   let stdout = ''
