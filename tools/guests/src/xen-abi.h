@@ -71,7 +71,7 @@ struct arch_vcpu_info {
 
 struct vcpu_info {
 	uint8_t evtchn_upcall_pending;
-	uint8_t pad0; /* evtchn_upcall_mask in PV guests; unused in HVM */
+	uint8_t evtchn_upcall_mask; /* PV only: unused in HVM */
 	xen_ulong_t evtchn_pending_sel;
 	struct arch_vcpu_info arch;
 	vcpu_time_info_t time;
