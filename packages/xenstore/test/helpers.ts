@@ -93,14 +93,18 @@ export class FakeGuest {
   /** Complete messages received so far (watch events go to `events`, others returned). */
   messages(): Msg[] {
     const out: Msg[] = []
-    while (this.rx.length >= XS_HEADER_SIZE) {
-      const h = decodeHeader(Uint8Array.from(this.rx.slice(0, XS_HEADER_SIZE)))
-      if (this.rx.length < XS_HEADER_SIZE + h.len) break
-      const payload = Uint8Array.from(this.rx.slice(XS_HEADER_SIZE, XS_HEADER_SIZE + h.len))
-      this.rx = this.rx.slice(XS_HEADER_SIZE + h.len)
+    let at = 0
+    while (this.rx.length - at >= XS_HEADER_SIZE) {
+      const h = decodeHeader(Uint8Array.from(this.rx.slice(at, at + XS_HEADER_SIZE)))
+      if (this.rx.length - at < XS_HEADER_SIZE + h.len) break
+      const payload = Uint8Array.from(
+        this.rx.slice(at + XS_HEADER_SIZE, at + XS_HEADER_SIZE + h.len),
+      )
+      at += XS_HEADER_SIZE + h.len
       if (h.type === XsType.WATCH_EVENT) this.events.push(strings(payload) as [string, string])
       else out.push({ type: h.type, reqId: h.reqId, txId: h.txId, payload })
     }
+    this.rx = this.rx.slice(at)
     return out
   }
 
@@ -133,6 +137,7 @@ export class FakeGuest {
   }
 
   takeEvents(): [string, string][] {
+    this.drain()
     this.messages()
     return this.events.splice(0)
   }
