@@ -125,7 +125,7 @@ describe('transactions', () => {
   })
 
   it('node quota counts the transaction copy: ENOSPC inside, the live tree untouched', () => {
-    const g = new FakeGuest({ store: undefined })
+    const g = new FakeGuest()
     populate(g)
     const used = g.server.store.nodeCount
     const tx = start(g)

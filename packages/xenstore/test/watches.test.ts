@@ -142,7 +142,7 @@ describe('watches', () => {
   })
 
   it('the watch quota is E2BIG (xenstored), and freed by UNWATCH', () => {
-    const g = new FakeGuest({ store: undefined })
+    const g = new FakeGuest()
     populate(g)
     for (let i = 0; i < 128; i++) expect(g.do('WATCH', ['data', `t${i}`])).toBe('OK')
     expect(g.do('WATCH', ['data', 'one-more'])).toBe('E2BIG')
