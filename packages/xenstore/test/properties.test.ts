@@ -166,9 +166,8 @@ describe('properties', () => {
           const g = new FakeGuest()
           populate(g)
           const stream: number[] = []
-          msgs.forEach((m, i) =>
-            stream.push(...header(m.type, 1000 + i, m.txId, m.payload.length), ...m.payload),
-          )
+          for (const [i, m] of msgs.entries())
+            stream.push(...header(m.type, 1000 + i, m.txId, m.payload.length), ...m.payload)
           const bytes = Uint8Array.from(stream)
           let at = 0
           for (let i = 0; at < bytes.length; i++) {
