@@ -58,7 +58,9 @@ const counts = countResults(
 if (tier === 'kvm' && !existsSync(reports[0]))
   console.error('kvm: no test report came back from the KVM host')
 if (counts.skipped > 0)
-  console.error(`${tier}: ${counts.skipped} test(s) skipped; the project allows none, so the run fails`)
+  console.error(
+    `${tier}: ${counts.skipped} test(s) skipped; the project allows none, so the run fails`,
+  )
 const { line, exitCode } = tierOutcome({ status, ...counts })
 console.log(line)
 process.exit(exitCode)
