@@ -121,13 +121,7 @@ export class KvmEvtchn {
       throw new EvtchnError('EINVAL', 'KvmEvtchn', 'KVM cannot deliver 2-level events itself')
     this.inKernel = options.kernel ?? kernelCanDeliver(flags)
     this.#tellsKvm = this.inKernel || options.pvclock === true
-    this.#routing = this.inKernel
-      ? (options.routing ??
-        new RoutingTable({
-          setGsiRouting: (t) => vm.setGsiRouting(t),
-          irqfd: (r) => vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
-        }))
-      : null
+    this.#routing = this.inKernel ? (options.routing ?? new RoutingTable(vm)) : null
     this.#ports = new KernelPorts(this.#kernelTarget(), vcpus.count, engine.domid)
     engine.observe({
       portsChanged: () => this.#sync(),
