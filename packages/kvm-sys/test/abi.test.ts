@@ -188,7 +188,7 @@ describe('abi.ts equals C compiled against the installed <linux/kvm.h>', () => {
       join(dir, 'abi.c'),
     ])
     fromC = JSON.parse(execFileSync(join(dir, 'abi'), { encoding: 'utf8' }))
-  })
+  }, 300_000) // a first fetch of libxen-dev's headers includes apt-get update
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('covers every export with at least 300 values', () => {
