@@ -83,7 +83,7 @@ export class KvmEvtchn {
     this.#vm = vm
     this.#vcpus = vcpus
     this.#onError = options.onError ?? (() => {})
-    const flags = options.xenHvmFlags ?? vm.checkExtension(abi.KVM_CAP_XEN_HVM)
+    const flags = options.xenHvmFlags ?? vm.checkExtension(abi.Cap.XEN_HVM)
     this.inKernel = kernelCanDeliver(flags)
     this.#routing = this.inKernel
       ? (options.routing ??
