@@ -3,14 +3,17 @@
 // whole demo). Host timers are vitest's fake ones; the kvmclock is a fake VM's counter.
 import type { Vm } from '@tsvmm/kvm-sys'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { kvmClock } from '../src/clock.js'
+import { kvmClock } from '../../src/xen/clock.js'
 
 function fakeVm(): { vm: Vm; set: (ns: bigint) => void } {
   let clock = 0n
   const vm = {
     getClock: () => ({ clock, flags: 0, realtime: 0n, hostTsc: 0n }),
   } as unknown as Vm
-  return { vm, set: (ns) => void (clock = ns) }
+  const set = (ns: bigint) => {
+    clock = ns
+  }
+  return { vm, set }
 }
 
 describe('kvmClock', () => {
