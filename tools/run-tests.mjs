@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs a test tier and ends with the plain line "N passed, N failed" that CI reads
+// Runs a test tier and ends with the plain line "N passed, N failed[, N skipped]" that CI reads
 // (vitest's own summary is per package and not in that form).
 //   unit: every package's unit tests, through turbo (builds what each needs first)
 //   kvm:  the *.kvm.test.ts suites, on /dev/kvm or inside tools/kvm-host
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { countResults } from './test-results.mjs'
+import { countResults, tierOutcome } from './test-results.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const tier = process.argv[2]
@@ -52,11 +52,15 @@ if (tier === 'unit') {
   process.exit(2)
 }
 
-const { passed, failed, missing } = countResults(
+const counts = countResults(
   reports.filter((r) => existsSync(r)).map((r) => JSON.parse(readFileSync(r, 'utf8'))),
 )
 if (tier === 'kvm' && !existsSync(reports[0]))
   console.error('kvm: no test report came back from the KVM host')
-const failedTotal = failed + missing + (status !== 0 && failed === 0 ? 1 : 0)
-console.log(`${passed} passed, ${failedTotal} failed`)
-process.exit(status !== 0 || failedTotal > 0 ? 1 : 0)
+if (counts.skipped > 0)
+  console.error(
+    `${tier}: ${counts.skipped} test(s) skipped; the project allows none, so the run fails`,
+  )
+const { line, exitCode } = tierOutcome({ status, ...counts })
+console.log(line)
+process.exit(exitCode)
