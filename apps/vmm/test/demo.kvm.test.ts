@@ -1,8 +1,8 @@
 // The demo guest on real KVM in every delivery mode and guest width: every named check passes on
 // every vCPU, and the VM ends by powering off (exit code 0).
 import { describe, expect, it } from 'vitest'
-import { CHECKS_FILE } from '../src/demo.js'
-import { type CheckList, expectedChecks, loadCheckLists } from '../src/expected-checks.js'
+import { CHECKS_FILE } from '../src/cli/demo.js'
+import { type CheckList, expectedChecks, loadCheckLists } from '../src/cli/expected-checks.js'
 import { guest, tsvmm } from './tsvmm-child.js'
 
 const demo = loadCheckLists(CHECKS_FILE).demo as CheckList

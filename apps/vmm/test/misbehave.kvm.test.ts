@@ -1,8 +1,8 @@
 // Guests that misbehave on real KVM: each ends with a clear message and the documented exit code,
 // and never leaves tsvmm running.
 import { describe, expect, it } from 'vitest'
-import { CHECKS_FILE } from '../src/demo.js'
-import { type CheckList, expectedChecks, loadCheckLists } from '../src/expected-checks.js'
+import { CHECKS_FILE } from '../src/cli/demo.js'
+import { type CheckList, expectedChecks, loadCheckLists } from '../src/cli/expected-checks.js'
 import { guest, tsvmm } from './tsvmm-child.js'
 
 const lists = loadCheckLists(CHECKS_FILE)
