@@ -24,6 +24,8 @@ export interface XenDomainOptions {
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
   log(level: 'warn' | 'debug', message: string): void
+  /** An exception inside a hypercall handler: a tsvmm bug, to be counted and reported. */
+  bug(message: string): void
 }
 
 /** EVTCHNOPs after which kernel delivery re-syncs the port table. */
@@ -61,6 +63,7 @@ export class XenDomain {
       vcpuInfoMoved: (vcpu, gpa) => events.vcpuInfoMoved(vcpu, gpa),
       shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
       log: (m) => o.log('debug', m),
+      bug: (m) => o.bug(m),
     })
     this.#backend = new DeviceBackend(this.#engine, o.delivery, o.vm)
   }
