@@ -113,6 +113,8 @@ export interface XenPlatformHost {
   shutdown(reason: number, vcpu: number): void
   /** Optional debug log. */
   log?(message: string): void
+  /** An exception escaped a handler: a tsvmm bug (the guest gets -EFAULT). Counted, reported. */
+  bug(message: string): void
 }
 
 /** The vCPU a hypercall comes from, and how to read its virtual addresses. */
@@ -151,9 +153,10 @@ export class XenPlatform {
     try {
       return this.#dispatch(exit, ctx)
     } catch (e) {
-      // A bug in tsvmm must not take the VMM down with the guest's hypercall: report it as EFAULT.
-      this.#host.log?.(
-        `hypercall ${exit.input} from vCPU ${ctx.vcpu} failed inside tsvmm: ${String(e)}`,
+      // A bug in tsvmm must not take the VMM down with the guest's hypercall: the guest gets
+      // EFAULT, and the bug is counted, so that the run cannot pass (a fuzz run would not see it).
+      this.#host.bug(
+        `hypercall ${exit.input} (${exit.params[0] ?? 0n}) from vCPU ${ctx.vcpu} threw: ${String(e)}`,
       )
       return ERR(XEN_E.EFAULT)
     }
