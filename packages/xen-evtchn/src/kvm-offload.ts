@@ -116,7 +116,7 @@ export class KvmEvtchn {
     this.#vm = vm
     this.#vcpus = vcpus
     this.#onError = options.onError ?? (() => {})
-    const flags = options.xenHvmFlags ?? vm.checkExtension(abi.KVM_CAP_XEN_HVM)
+    const flags = options.xenHvmFlags ?? vm.checkExtension(abi.Cap.XEN_HVM)
     if (options.kernel === true && !kernelCanDeliver(flags))
       throw new EvtchnError('EINVAL', 'KvmEvtchn', 'KVM cannot deliver 2-level events itself')
     this.inKernel = options.kernel ?? kernelCanDeliver(flags)

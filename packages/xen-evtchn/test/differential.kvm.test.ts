@@ -147,7 +147,7 @@ describe.each([
         k.vm.xenEvtchnSend({ port, vcpu: 0 })
       } catch (e) {
         expect(e).toBeInstanceOf(KvmError)
-        kernelCode = -(e as KvmError).errno
+        kernelCode = (e as KvmError).errno
       }
       expect(kernelCode, `port ${port}`).toBe(-22)
       expect(u.engine.setPending(port, 0)).toBe(-22)

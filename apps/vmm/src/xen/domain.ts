@@ -26,6 +26,8 @@ export interface XenDomainOptions {
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
   log(level: 'warn' | 'debug', message: string): void
+  /** An exception inside a hypercall handler: a tsvmm bug, to be counted and reported. */
+  bug(message: string): void
 }
 
 /** One guest domain's Xen emulation. */
@@ -59,6 +61,7 @@ export class XenDomain {
       setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
       shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
       log: (m) => o.log('debug', m),
+      bug: (m) => o.bug(m),
     })
     this.#backend = new DeviceBackend(this.#events.offload)
   }

@@ -65,7 +65,7 @@ export interface XenPlatformHost {
   readonly events: EventChannels
   /** Maps shared_info at `gpa` (page-aligned, inside RAM): 0 or a negative errno. */
   mapSharedInfo(gpa: number): number
-  /** HVM_PARAM.CALLBACK_IRQ of the vector type; 0 turns the callback off. */
+  /** HVM_PARAM_CALLBACK_IRQ of the vector type; 0 turns the callback off. */
   setCallbackVector(vector: number): void
   /** HVMOP_set_evtchn_upcall_vector for `vcpu` (vector 0x10-0xff). */
   setUpcallVector(vcpu: number, vector: number): void
@@ -73,6 +73,8 @@ export interface XenPlatformHost {
   shutdown(reason: number, vcpu: number): void
   /** Optional debug log. */
   log?(message: string): void
+  /** An exception escaped a handler: a tsvmm bug (the guest gets -EFAULT). Counted, reported. */
+  bug(message: string): void
 }
 
 /** The vCPU a hypercall comes from, and how to read its virtual addresses. */
@@ -96,7 +98,7 @@ export class XenPlatform {
     this.#host = host
   }
 
-  /** HVM_PARAM.CALLBACK_IRQ as the guest last set it. */
+  /** HVM_PARAM_CALLBACK_IRQ as the guest last set it. */
   get callbackIrq(): bigint {
     return this.#callbackIrq
   }
@@ -111,9 +113,10 @@ export class XenPlatform {
     try {
       return this.#dispatch(exit, ctx)
     } catch (e) {
-      // A bug in tsvmm must not take the VMM down with the guest's hypercall: report it as EFAULT.
-      this.#host.log?.(
-        `hypercall ${exit.input} from vCPU ${ctx.vcpu} failed inside tsvmm: ${String(e)}`,
+      // A bug in tsvmm must not take the VMM down with the guest's hypercall: the guest gets
+      // EFAULT, and the bug is counted, so that the run cannot pass (a fuzz run would not see it).
+      this.#host.bug(
+        `hypercall ${exit.input} (${exit.params[0] ?? 0n}) from vCPU ${ctx.vcpu} threw: ${String(e)}`,
       )
       return ERR(XenErrno.EFAULT)
     }
@@ -165,7 +168,7 @@ export class XenPlatform {
     return domid === DOMID_SELF || domid === this.#host.domid
   }
 
-  // XENMEM.add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
+  // XENMEM_add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
   #memoryOp(cmd: number, argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
     // The low bits are the command; the rest is a continuation start extent.
     if ((cmd & 0x3f) !== XENMEM.add_to_physmap || cmd >>> 6 !== 0) return ERR(XenErrno.ENOSYS)
