@@ -74,8 +74,9 @@ export class XenEvents {
   notify(vcpu: number): void {
     const vector = this.#upcallVector[vcpu] || (this.#mode === 'user' ? this.#callbackVector : 0)
     if (vector !== 0) {
-      // An MSI to the vCPU's APIC ID: fixed delivery, edge.
-      this.#vm.signalMsi({ addressLo: 0xfee00000 | (this.#vcpus.apicId(vcpu) << 12), data: vector })
+      // An MSI to the vCPU's APIC ID: fixed delivery, edge (>>> 0: the address is a u32).
+      const addressLo = (0xfee00000 | (this.#vcpus.apicId(vcpu) << 12)) >>> 0
+      this.#vm.signalMsi({ addressLo, data: vector })
       this.injected[vcpu] = (this.injected[vcpu] ?? 0) + 1
     } else if (this.#mode === 'kernel' && this.#callbackVector !== 0) {
       // KVM injects the VM-wide vector while upcall_pending is set, on the next entry.
