@@ -10,6 +10,10 @@ export function unitConfig() {
       exclude: ['**/*.kvm.test.ts', '**/node_modules/**', '**/dist/**'],
       reporters: ['default', 'json'],
       outputFile: { json: 'test-results/unit.json' },
+      // Not a time limit on the code (timing belongs in benchmarks): a backstop against hangs. The
+      // default 5 s failed property and threading tests on loaded 2-core machines (check:fresh).
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
     },
   })
 }
