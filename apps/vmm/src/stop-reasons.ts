@@ -1,8 +1,8 @@
 // Why a VM stops, and the exit code and one-line message each reason gets: the guest's own
 // SCHEDOP_shutdown reasons (xen/include/public/sched.h) and the ways a vCPU leaves its run loop.
+import { SHUTDOWN } from '@tsvmm/xen-evtchn'
 import { EXIT, type ExitCode } from './errors.js'
 import type { VcpuStop } from './vcpu/channel.js'
-import { SHUTDOWN } from './xen/hypercalls.js'
 
 /** Why a VM stopped. */
 export type StopReason =

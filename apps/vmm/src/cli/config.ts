@@ -144,7 +144,7 @@ export const parseLogLevel = (src: Source, v: unknown): LogLevel =>
 /** `stdout`, `stderr`, `none` or `file:<path>` (relative paths resolve against `base`). */
 export function parseConsole(src: Source, v: unknown, base: string): ConsoleTarget {
   if (v === 'stdout' || v === 'stderr' || v === 'none') return v
-  if (typeof v === 'string' && v.startsWith('file:') && v.length > 5)
+  if (typeof v === 'string' && v.startsWith('file:') && v.length > 5 && !v.includes('\0'))
     return { file: resolve(base, v.slice(5)) }
   throw bad(src, "must be 'stdout', 'stderr', 'none' or 'file:<path>'", v)
 }
