@@ -22,6 +22,7 @@ const TARGETS = {
   engine: 50_000,
   cli: 30,
   'kvm-sys': 5_000,
+  xenstore: 20_000,
 }
 const FLAT_BYTES = 8 * 2 ** 20
 
@@ -88,7 +89,8 @@ for (const name of names) {
     )
   }
   const growth = res.memEnd - res.memWarm
-  const flat = growth < FLAT_BYTES
+  // A target that judges its own heap (xenstore.mjs) says so in `flat`.
+  const flat = res.flat ?? growth < FLAT_BYTES
   const ok = res.untyped === 0 && res.crashes === 0 && res.hangs === 0 && flat
   if (ok) passed++
   else failed++
