@@ -31,7 +31,10 @@ export function run(count, seed) {
       flat: res?.memoryFlat,
       examples: crashed
         ? [`xenstore.mjs: ${child.signal ?? `exit ${child.status}`}: ${child.stderr.slice(0, 200)}`]
-        : child.stdout.split('\n').slice(1, 4).filter((l) => l && !l.startsWith('{')),
+        : child.stdout
+            .split('\n')
+            .slice(1, 4)
+            .filter((l) => l && !l.startsWith('{')),
     }),
   )
 }
