@@ -141,9 +141,7 @@ describe('KvmEvtchn', () => {
 
   it('asks the VM for KVM_CAP_XEN_HVM when not told, and configures the kernel', () => {
     const g = setup()
-    expect(g.vm.take('checkExtension')).toEqual([
-      { op: 'checkExtension', arg: abi.Cap.XEN_HVM },
-    ])
+    expect(g.vm.take('checkExtension')).toEqual([{ op: 'checkExtension', arg: abi.Cap.XEN_HVM }])
     expect(g.offload.inKernel).toBe(true)
     expect(g.vm.take('hvmAttr').map((c) => c.arg)).toEqual([
       { type: 'LONG_MODE', longMode: true },
