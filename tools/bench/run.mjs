@@ -10,8 +10,15 @@
 // A benchmark that fails or writes no row gets a "not measured" row saying so. Exits non-zero
 // only when a benchmark fails, never for a missed target.
 import { spawnSync } from 'node:child_process'
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, resolve } from 'node:path'
 import { formatTable, notMeasured, readRows, repoRoot, resultsDir, writeRows } from './rows.mjs'
 
@@ -22,7 +29,7 @@ const jsonFile =
   jsonAt < 0
     ? undefined
     : resolve(
-        process.env.INIT_CWD ?? process.cwd(),
+        repoRoot,
         args[jsonAt + 1] && !args[jsonAt + 1].startsWith('--')
           ? args[jsonAt + 1]
           : join(repoRoot, 'bench-report.json'),
@@ -72,7 +79,13 @@ const run = (cmd, argv, cwd, env = {}) =>
 
 rmSync(resultsDir, { recursive: true, force: true })
 const list = benches()
-if (run('pnpm', ['exec', 'turbo', 'run', 'build', ...list.map((b) => `--filter=${b.pkg}...`)], repoRoot) !== 0) {
+if (
+  run(
+    'pnpm',
+    ['exec', 'turbo', 'run', 'build', ...list.map((b) => `--filter=${b.pkg}...`)],
+    repoRoot,
+  ) !== 0
+) {
   process.exit(1)
 }
 
@@ -83,9 +96,13 @@ for (const { pkg, dir } of list) {
   const kvmRow = NEEDS_KVM[pkg]
   if (kvmRow && !haveKvm && !emulated) {
     writeRows(short, [
-      notMeasured(kvmRow.benchmark, 'no /dev/kvm on this machine (--emulated runs it in tools/kvm-host)', {
-        unit: kvmRow.unit,
-      }),
+      notMeasured(
+        kvmRow.benchmark,
+        'no /dev/kvm on this machine (--emulated runs it in tools/kvm-host)',
+        {
+          unit: kvmRow.unit,
+        },
+      ),
     ])
     continue
   }
@@ -95,9 +112,13 @@ for (const { pkg, dir } of list) {
   const wrote = existsSync(resultsDir) && readdirSync(resultsDir).some((f) => !before.has(f))
   if (status !== 0) {
     failed = true
-    writeRows(`${short}-failed`, [notMeasured(`${pkg} bench`, `the benchmark failed (exit ${status})`)])
+    writeRows(`${short}-failed`, [
+      notMeasured(`${pkg} bench`, `the benchmark failed (exit ${status})`),
+    ])
   } else if (!wrote) {
-    writeRows(short, [notMeasured(`${pkg} bench`, 'it wrote no row to bench-results/ (see its output above)')])
+    writeRows(short, [
+      notMeasured(`${pkg} bench`, 'it wrote no row to bench-results/ (see its output above)'),
+    ])
   }
 }
 
