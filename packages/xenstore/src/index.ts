@@ -28,7 +28,7 @@ export {
   type XsNodeRecord,
 } from './snapshot.js'
 export { Xenstore, type XenstoreOptions, type XsDirectory } from './store.js'
-export { MAX_TX_CHANGES, type XsTransaction } from './transactions.js'
+export { committedChanges, type XsTransaction } from './transactions.js'
 export type { XsNode } from './tree.js'
 export type { WatchSink, XsChange, XsWatch } from './watches.js'
 export {

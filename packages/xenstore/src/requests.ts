@@ -67,6 +67,10 @@ export function handleRequest(
   payload: Uint8Array,
   sink: WatchSink,
 ): Uint8Array {
+  // A refused guest request is an answer, not a bug: its XenstoreError needs no stack trace, and
+  // capturing one per bad message is most of the cost of a hostile stream.
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
   try {
     const reply = dispatch(store, domid, header, payload, sink)
     if (reply.length > XENSTORE_PAYLOAD_MAX) return errorReply(header, 'E2BIG')
@@ -75,6 +79,8 @@ export function handleRequest(
     if (e === malformed) return errorReply(header, 'EINVAL')
     if (e instanceof XenstoreError) return errorReply(header, e.code)
     throw e
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
   }
 }
 

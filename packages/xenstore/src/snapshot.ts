@@ -1,31 +1,44 @@
 // Snapshot and restore of a whole store and of a server's connection, as plain JSON-able
 // objects (values and in-flight bytes in base64). Everything a guest can make the store hold is
-// here: nodes, open transactions (with their pending watch changes) and the guest's watches.
+// here: nodes, open transactions (their trees, sharing the live tree where untouched, like QEMU's
+// NODE_REF) and the guest's watches.
 // Host (dom0) watches are callbacks, so they are not saved: the host sets them up again, as QEMU
 // saves only guest watches (xs_impl_serialize()). A snapshot is untrusted on restore: every field
 // is checked and a bad one throws XenstoreError EINVAL.
 
 import { XenstoreError } from './errors.js'
-import { pathElements, resolvePath, resolveWatchPath } from './path.js'
+import { childPath, pathElements, resolvePath, resolveWatchPath } from './path.js'
 import { formatPerm, parsePerm, type XsPerm } from './perms.js'
 import type { XenstoreConnectionState } from './server.js'
 import { Xenstore, type XenstoreOptions } from './store.js'
-import { MAX_TX_CHANGES, type XsTransaction } from './transactions.js'
-import { countNodes, forEachDescendant, lookup, replaceAt, type XsNode } from './tree.js'
-import type { WatchSink, XsChange } from './watches.js'
+import type { XsTransaction } from './transactions.js'
+import { countNodes, EMPTY_VALUE, lookup, replaceAt, type XsNode } from './tree.js'
+import type { WatchSink } from './watches.js'
 import { XENSTORE_PAYLOAD_MAX, XS_HEADER_SIZE } from './wire.js'
 
-/** One node of a saved tree. Records come parents first. */
-export interface XsNodeRecord {
-  /** Absolute path; the first record is the root, `/`. */
-  readonly path: string
-  /** The value, base64. */
-  readonly value: string
-  /** Permissions in wire form, owner first, e.g. `['n0', 'r1']`. */
-  readonly perms: readonly string[]
-  /** The node's generation count. */
-  readonly gencnt: number
-}
+/**
+ * One node of a saved tree. Records come parents first. In a transaction's tree, a subtree the
+ * transaction has not touched is saved as `{ path, same: true }`: it is the live tree's.
+ */
+export type XsNodeRecord =
+  | {
+      /** Absolute path; the first record is the root, `/`. */
+      readonly path: string
+      /** The value, base64. */
+      readonly value: string
+      /** Permissions in wire form, owner first, e.g. `['n0', 'r1']`. */
+      readonly perms: readonly string[]
+      /** The node's generation count. */
+      readonly gencnt: number
+      /** Made as a parent on the way to a write, never written itself (absent: false). */
+      readonly implicit?: true
+    }
+  | {
+      /** Absolute path of a subtree shared with the live tree. */
+      readonly path: string
+      /** Always true: this subtree is the live tree's. */
+      readonly same: true
+    }
 
 /** A saved store. */
 export interface XenstoreSnapshot {
@@ -43,12 +56,6 @@ export interface XenstoreSnapshot {
     readonly domid: number
     readonly baseGeneration: number
     readonly nodes: readonly XsNodeRecord[]
-    readonly changes: readonly {
-      readonly path: string
-      readonly exact: boolean
-      readonly perms: readonly (readonly string[])[]
-    }[]
-    readonly overflowed: boolean
   }[]
   /** Guest watches: the path as the guest gave it, and the token. */
   readonly watches: readonly {
@@ -82,19 +89,19 @@ function bad(detail: string): never {
   throw new XenstoreError('EINVAL', 'restore', detail)
 }
 
-function saveTree(root: XsNode): XsNodeRecord[] {
-  const rec = (path: string, n: XsNode): XsNodeRecord => ({
-    path,
-    value: b64(n.value),
-    perms: n.perms.map(formatPerm),
-    gencnt: n.gencnt,
-  })
-  const out = [rec('/', root)]
-  // forEachDescendant visits children before parents; restore wants parents first.
-  const below: XsNodeRecord[] = []
-  forEachDescendant(root, '/', (p, n) => below.push(rec(p, n)))
-  below.sort((a, b) => a.path.split('/').length - b.path.split('/').length)
-  return out.concat(below)
+function saveTree(root: XsNode, shared?: XsNode): XsNodeRecord[] {
+  const out: XsNodeRecord[] = []
+  const visit = (path: string, n: XsNode, live: XsNode | undefined) => {
+    if (live === n && path !== '/') {
+      out.push({ path, same: true })
+      return
+    }
+    const rec = { path, value: b64(n.value), perms: n.perms.map(formatPerm), gencnt: n.gencnt }
+    out.push(n.value === EMPTY_VALUE ? { ...rec, implicit: true } : rec)
+    for (const [name, c] of n.children) visit(childPath(path, name), c, live?.children.get(name))
+  }
+  visit('/', root, shared)
+  return out
 }
 
 /** Saves a store. */
@@ -108,13 +115,8 @@ export function snapshotStore(store: Xenstore): XenstoreSnapshot {
       id: t.id,
       domid: t.domid,
       baseGeneration: t.baseGeneration,
-      nodes: saveTree(t.root),
-      changes: [...t.changes.values()].map((c) => ({
-        path: c.path,
-        exact: c.exact,
-        perms: c.perms.map((p) => p.map(formatPerm)),
-      })),
-      overflowed: t.overflowed,
+      // A transaction that can still commit started from the live tree: save only its changes.
+      nodes: saveTree(t.root, t.base === store.root ? store.root : undefined),
     })),
     watches: store.watches
       .all()
@@ -144,16 +146,51 @@ function perms(x: unknown, what: string): XsPerm[] {
   })
 }
 
-function loadTree(x: unknown, what: string): XsNode {
+const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+const samePerms = (a: readonly XsPerm[], b: readonly XsPerm[]) =>
+  a.length === b.length && a.every((x, i) => x.access === b[i]?.access && x.domid === b[i]?.domid)
+
+/**
+ * A commit tells changed nodes by object identity (committedChanges), which JSON loses: give a
+ * loaded node the value and perms objects of the live node at its path when equal, the parent's
+ * perms when equal (as a parent made on the way to a write has); implicit parents get the shared
+ * empty value.
+ */
+function shareIdentity(node: XsNode, root: XsNode, path: string, shared?: XsNode): XsNode {
+  const els = pathElements(path)
+  const live = shared === undefined ? undefined : lookup(shared, els)
+  const parent = lookup(root, els.slice(0, -1))
+  let { value, perms } = node
+  if (value !== EMPTY_VALUE && live !== undefined && live.value !== EMPTY_VALUE)
+    if (sameBytes(live.value, value)) value = live.value
+  if (live !== undefined && samePerms(live.perms, perms)) perms = live.perms
+  else if (parent !== undefined && samePerms(parent.perms, perms)) perms = parent.perms
+  return { ...node, value, perms }
+}
+
+function loadTree(x: unknown, what: string, shared?: XsNode): XsNode {
   if (!Array.isArray(x) || x.length === 0) bad(`${what}: nodes must be a non-empty array`)
   let root: XsNode | undefined
   for (const r of x as unknown[]) {
-    if (!isObj(r) || typeof r.path !== 'string' || !isU32(r.gencnt)) bad(`${what}: bad node record`)
-    const node: XsNode = {
-      value: bytes(r.value, `${what} ${r.path}`),
-      perms: perms(r.perms, `${what} ${r.path}`),
-      children: new Map(),
-      gencnt: r.gencnt,
+    if (!isObj(r) || typeof r.path !== 'string') bad(`${what}: bad node record`)
+    let node: XsNode
+    if (r.same === true && root !== undefined && shared !== undefined) {
+      const live = lookup(shared, pathElements(r.path))
+      if (live === undefined) bad(`${what}: ${r.path} is not in the live tree`)
+      node = live
+    } else {
+      if (!isU32(r.gencnt)) bad(`${what}: bad node record`)
+      node = {
+        value: bytes(r.value, `${what} ${r.path}`),
+        perms: perms(r.perms, `${what} ${r.path}`),
+        children: new Map(),
+        gencnt: r.gencnt,
+      }
+      if (r.implicit !== undefined && (r.implicit !== true || node.value.length !== 0))
+        bad(`${what}: ${r.path}: bad implicit flag`)
+      if (r.implicit === true) node = { ...node, value: EMPTY_VALUE }
+      if (root !== undefined) node = shareIdentity(node, root, r.path, shared)
     }
     if (root === undefined) {
       if (r.path !== '/') bad(`${what}: the first node must be the root`)
@@ -165,9 +202,9 @@ function loadTree(x: unknown, what: string): XsNode {
       bad(`${what}: bad path ${r.path}`)
     const els = pathElements(r.path)
     if (lookup(root, els) !== undefined) bad(`${what}: ${r.path} twice`)
-    if (lookup(root, els.slice(0, -1)) === undefined) bad(`${what}: ${r.path} before its parent`)
+    const parent = lookup(root, els.slice(0, -1))
+    if (parent === undefined) bad(`${what}: ${r.path} before its parent`)
     // Keep the saved gencnt of the parent: replaceAt would count the child as an addition.
-    const parent = lookup(root, els.slice(0, -1)) as XsNode
     const children = new Map(parent.children).set(els[els.length - 1] as string, node)
     root = replaceAt(root, els.slice(0, -1), { ...parent, children })
   }
@@ -195,35 +232,16 @@ export function restoreStore(
     if (!isObj(t) || !isU32(t.id) || t.id === 0 || !isDomid(t.domid) || !isU32(t.baseGeneration))
       bad('bad transaction')
     if (store.transactions.get(t.domid, t.id) !== undefined) bad(`transaction ${t.id} twice`)
-    if (
-      !Array.isArray(t.changes) ||
-      t.changes.length > MAX_TX_CHANGES ||
-      typeof t.overflowed !== 'boolean'
-    )
-      bad(`transaction ${t.id}: bad changes`)
-    const root = loadTree(t.nodes, `transaction ${t.id}`)
-    const changes = new Map<string, XsChange>()
-    for (const c of t.changes as unknown[]) {
-      if (
-        !isObj(c) ||
-        typeof c.path !== 'string' ||
-        typeof c.exact !== 'boolean' ||
-        !Array.isArray(c.perms)
-      )
-        bad(`transaction ${t.id}: bad change`)
-      const p = resolvePath(c.path, 0)
-      if (typeof p === 'string' || p.relPrefix !== 0) bad(`transaction ${t.id}: bad change path`)
-      const ps = (c.perms as unknown[]).map((x) => perms(x, `transaction ${t.id} change`))
-      changes.set(`${c.exact ? 'x' : 'p'}${c.path}`, { path: c.path, exact: c.exact, perms: ps })
-    }
+    // Only a transaction that can still commit shares the live tree (see snapshotStore).
+    const live = t.baseGeneration === store.generation ? store.root : undefined
+    const root = loadTree(t.nodes, `transaction ${t.id}`, live)
     const tx: XsTransaction = {
       id: t.id,
       domid: t.domid,
       baseGeneration: t.baseGeneration,
       root,
       nodeCount: countNodes(root),
-      changes,
-      overflowed: t.overflowed,
+      base: live ?? root,
     }
     store.transactions.restore(tx)
   }

@@ -8,7 +8,7 @@ import { XenstoreError, type XsErrnoName } from './errors.js'
 import { pathElements, type ResolvedPath, resolvePath, resolveWatchPath } from './path.js'
 import { canAccess, parsePerm, type XsPerm } from './perms.js'
 import { resolveQuotas, type XenstoreQuotas } from './quota.js'
-import { recordChanges, TransactionTable, type XsTransaction } from './transactions.js'
+import { committedChanges, TransactionTable, type XsTransaction } from './transactions.js'
 import {
   countNodes,
   forEachDescendant,
@@ -68,9 +68,9 @@ export class Xenstore {
     this.quotas = resolveQuotas(options.quotas)
   }
 
-  /** The value of a node. */
+  /** The value of a node (a copy: the store's own bytes are shared between trees). */
   read(domid: number, txId: number, path: string): Uint8Array {
-    return this.readable(domid, txId, path, 'read').value
+    return this.readable(domid, txId, path, 'read').value.slice()
   }
 
   /** Sets a node's value, creating it and any missing parents (they inherit the parent's perms). */
@@ -241,11 +241,11 @@ export class Xenstore {
     this.transactions.delete(txId)
     if (!commit) return
     if (tx.baseGeneration !== this.generation) fail('EAGAIN', 'transaction-end', 'store changed')
+    const base = tx.base
     this.root = tx.root
     this.nodeCount = tx.nodeCount
     this.generation++
-    if (tx.overflowed) this.watches.fireAll()
-    else for (const c of tx.changes.values()) this.watches.fire(c)
+    for (const c of committedChanges(base, tx.root)) this.watches.fire(c)
   }
 
   private scope(domid: number, txId: number, operation: string): Scope {
@@ -282,7 +282,6 @@ export class Xenstore {
     if (scope.tx !== undefined) {
       scope.tx.root = root
       scope.tx.nodeCount = nodeCount
-      recordChanges(scope.tx, changes)
       return
     }
     this.root = root

@@ -2,10 +2,12 @@
 // reads and writes are isolated from everything else. The commit rule is QEMU's
 // transaction_commit() (hw/i386/kvm/xenstore_impl.c) and docs/misc/xenstore.txt: if the store
 // changed at all since the transaction started, TRANSACTION_END T fails with EAGAIN and the
-// caller retries. Watches for a transaction's changes fire only when it commits.
+// caller retries. Watches for a transaction's changes fire only when it commits, worked out by
+// comparing trees (committedChanges), so a transaction holds nothing but its tree.
 
 import type { XsErrnoName } from './errors.js'
-import type { XsNode } from './tree.js'
+import { childPath } from './path.js'
+import { EMPTY_VALUE, forEachDescendant, type XsNode } from './tree.js'
 import type { XsChange } from './watches.js'
 
 /** One open transaction. */
@@ -20,34 +22,50 @@ export interface XsTransaction {
   root: XsNode
   /** Nodes in its tree. */
   nodeCount: number
-  /** Changes made in it, to fire on commit, one per node (see `recordChanges`). */
-  readonly changes: Map<string, XsChange>
-  /** Too many distinct changes to keep: on commit every watch fires instead (spuriously). */
-  overflowed: boolean
+  /** The live tree it started from: the commit diffs against it to know what changed. */
+  readonly base: XsNode
 }
 
 /**
- * The most distinct changes a transaction keeps. Past it the transaction only remembers that
- * it overflowed, so a guest that writes and removes endless distinct paths in one transaction
- * cannot grow host memory; xenstore.txt allows watches to fire spuriously.
+ * What a commit changes, for the watches: the difference between the tree a transaction
+ * started from and its own tree, judged as QEMU's tx_commit_walk() judges its modified_in_tx and
+ * deleted_in_tx flags. A node fires (with its ancestors' watches) if it was written or had its
+ * perms set, or lost its value by being removed and made again; of a removed subtree the
+ * topmost node fires with its ancestors' watches and the rest only their own. Nodes that merely
+ * hold changed descendants, and parents made on the way to a written node, do not fire. Shared
+ * subtrees are the same objects, so only the changed paths are walked.
  */
-export const MAX_TX_CHANGES = 4096
+export function committedChanges(base: XsNode, root: XsNode): XsChange[] {
+  const out: XsChange[] = []
+  diff(base, root, '/', out)
+  return out
+}
 
-/**
- * Notes changes made inside a transaction. A node changed several times fires once at commit,
- * as with QEMU's tx_commit_walk(); its visibility is judged on its first and latest perms.
- */
-export function recordChanges(tx: XsTransaction, changes: readonly XsChange[]): void {
-  if (tx.overflowed) return
-  for (const c of changes) {
-    const key = `${c.exact ? 'x' : 'p'}${c.path}`
-    const prev = tx.changes.get(key)
-    tx.changes.set(key, prev ? { ...c, perms: [prev.perms[0] ?? [], ...c.perms] } : c)
+function diff(old: XsNode, now: XsNode, path: string, out: XsChange[]): void {
+  for (const [name, child] of now.children) {
+    const was = old.children.get(name)
+    if (was === child) continue
+    const p = childPath(path, name)
+    if (was === undefined) created(child, now, p, out)
+    else {
+      if (child.value !== was.value || child.perms !== was.perms)
+        out.push({ path: p, exact: false, perms: [was.perms, child.perms] })
+      diff(was, child, p, out)
+    }
   }
-  if (tx.changes.size > MAX_TX_CHANGES) {
-    tx.changes.clear()
-    tx.overflowed = true
+  for (const [name, was] of old.children) {
+    if (now.children.has(name)) continue
+    const p = childPath(path, name)
+    forEachDescendant(was, p, (q, n) => out.push({ path: q, exact: true, perms: [n.perms] }))
+    out.push({ path: p, exact: false, perms: [was.perms] })
   }
+}
+
+function created(node: XsNode, parent: XsNode, path: string, out: XsChange[]): void {
+  // Scaffolding made by a write further down keeps the shared empty value and the parent's perms.
+  if (node.value !== EMPTY_VALUE || node.perms !== parent.perms)
+    out.push({ path, exact: false, perms: [node.perms] })
+  for (const [name, child] of node.children) created(child, node, childPath(path, name), out)
 }
 
 /** The open transactions of the store. */
@@ -81,15 +99,7 @@ export class TransactionTable {
     do id = (id + 1) >>> 0
     while (id === 0 || this.byId.has(id))
     this.lastId = id
-    const tx = {
-      id,
-      domid,
-      baseGeneration: generation,
-      root,
-      nodeCount,
-      changes: new Map(),
-      overflowed: false,
-    }
+    const tx = { id, domid, baseGeneration: generation, root, nodeCount, base: root }
     this.byId.set(id, tx)
     return tx
   }

@@ -17,11 +17,15 @@ export interface XsNode {
   readonly gencnt: number
 }
 
-const EMPTY = new Uint8Array(0)
+/**
+ * The value of a node made as a parent on the way to a written node. Written values are always
+ * fresh copies, so a commit can tell scaffolding from a node written empty.
+ */
+export const EMPTY_VALUE: Uint8Array = new Uint8Array(0)
 const NO_CHILDREN: ReadonlyMap<string, XsNode> = new Map()
 
 /** A new node with no children. */
-export function makeNode(perms: readonly XsPerm[], value: Uint8Array = EMPTY): XsNode {
+export function makeNode(perms: readonly XsPerm[], value: Uint8Array = EMPTY_VALUE): XsNode {
   return { value, perms, children: NO_CHILDREN, gencnt: 0 }
 }
 

@@ -96,10 +96,4 @@ export class WatchTable {
       w.sink(change.path.slice(w.relPrefix), w.token)
     }
   }
-
-  /** Fires every path watch with its own path: the spurious catch-all of an overflowed commit. */
-  fireAll(): void {
-    for (const w of [...this.list])
-      if (!w.abs.startsWith('@')) w.sink(w.abs.slice(w.relPrefix), w.token)
-  }
 }

@@ -94,15 +94,9 @@ describe('transactions', () => {
     g.do('RM', ['data/b'], tx)
     expect(g.takeEvents()).toEqual([])
     g.do('TRANSACTION_END', ['T'], tx)
-    const ev = g.takeEvents()
-    expect(ev).toHaveLength(3)
-    expect(ev).toEqual(
-      expect.arrayContaining([
-        ['data/a', 'w'],
-        ['data/b/c', 'w'],
-        ['data/b', 'w'],
-      ]),
-    )
+    // data/b came and went inside the transaction: outside it nothing changed there. (QEMU also
+    // fires for such a node; an event less is the one difference, see differential.test.ts.)
+    expect(g.takeEvents()).toEqual([['data/a', 'w']])
   })
 
   it('no watches fire for an aborted or failed transaction', () => {
