@@ -22,6 +22,7 @@ import {
 import { EXIT, type ExitCode, VmmError } from './errors.js'
 import {
   guestShutdownStop,
+  runVerdict,
   type StopDecision,
   type StopReason,
   vcpuStopStop,
@@ -45,6 +46,8 @@ export interface RunOutcome {
   results: CheckResult[]
   passed: number
   failed: number
+  /** Exceptions inside tsvmm's hypercall handlers (each a tsvmm bug; the guest got -EFAULT). */
+  vmmBugs: number
   /** Exits to userspace, all vCPUs. */
   exits: number
   /** From starting the vCPU threads to the stop decision. */
@@ -85,6 +88,7 @@ export class Machine {
   readonly #consoles: ConsoleLines[] = []
   readonly #results: CheckResult[] = []
   #protocolErrors = 0
+  #vmmBugs = 0
   #passed = 0
   #failed = 0
   #stop: StopDecision | undefined
@@ -113,9 +117,14 @@ export class Machine {
         domid: GUEST_DOMID,
         xenVersion: xenVersionWord(config),
         longMode: this.#width === 64,
+        xen: config.xen !== false,
         clock: engineClock(built.vm, (m) => out.log('warn', m)),
         shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
         log: (level, m) => out.log(level, m),
+        bug: (m) => {
+          this.#vmmBugs++
+          out.log('warn', `tsvmm bug: ${m}`)
+        },
       })
     } catch (e) {
       this.#vm.close()
@@ -217,10 +226,9 @@ export class Machine {
       }, 250)
       this.#timers.push(t)
     }
-    if (this.#delivery === 'user') {
-      // Userspace irqfd routes: drain the backend's eventfds as KVM's irqfd worker would.
-      this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
-    }
+    // The backend's eventfds: guest sends the kernel took, and in user delivery the irqfd writes
+    // that KVM's irqfd worker would have turned into events.
+    this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
   }
 
   /** " (N exits so far)": where a guest that will not stop is, while its vCPUs still run. */
@@ -283,11 +291,7 @@ export class Machine {
     }
     const failed = this.#failed + this.#protocolErrors
     const passed = this.#passed
-    let { exitCode, message } = stop
-    if (stop.reason === 'poweroff' && failed > 0) {
-      exitCode = EXIT.GUEST_FAILED
-      message = `${message}; ${failed} check(s) failed`
-    }
+    const { exitCode, message } = runVerdict(stop, failed, this.#vmmBugs)
     return {
       exitCode,
       reason: stop.reason,
@@ -297,6 +301,7 @@ export class Machine {
       results: [...this.#results],
       passed,
       failed,
+      vmmBugs: this.#vmmBugs,
       exits: this.#threads.exitCount(),
       runMs: Number((this.#stoppedAt || process.hrtime.bigint()) - this.#started) / 1e6,
       ...(this.#window !== undefined && {

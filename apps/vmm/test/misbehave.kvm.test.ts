@@ -57,8 +57,9 @@ describe('misbehaving guests', () => {
       '100',
     ])
     // Every check it owes, all passed: zero results must not pass.
-    expect(names(run), run.stderr).toEqual(expectedChecks(lists.fuzz as CheckList, 1))
+    expect(names(run), run.stderr).toEqual(expectedChecks(lists.fuzz as CheckList, 1, 'kernel'))
     expect(run.results.filter((r) => !r.passed)).toEqual([])
+    expect(run.end).toMatchObject({ reason: 'poweroff', exitCode: 0, vmmBugs: 0 })
     expect(run.code).toBe(0)
   })
 
@@ -73,7 +74,7 @@ describe('misbehaving guests', () => {
       '100',
     ])
     expect(names(run), run.stderr).toEqual(
-      [...expectedChecks(lists.demo as CheckList, 1), '0:planted_failure'].sort(),
+      [...expectedChecks(lists.demo as CheckList, 1, 'kernel'), '0:planted_failure'].sort(),
     )
     expect(run.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['planted_failure'])
     expect(run.end).toMatchObject({ reason: 'poweroff', exitCode: 1, failed: 1 })

@@ -60,6 +60,9 @@ export function provisionRoot(root, release, mirrors) {
     const link = inRoot(`/usr/bin/${bin}`)
     if (!existsSync(link)) symlinkSync(`../lib/node_modules/npm/bin/${bin}-cli.js`, link)
   }
+  // The network configuration of the machine the root stands for: this host's resolver.
+  if (existsSync('/etc/resolv.conf'))
+    cpSync('/etc/resolv.conf', inRoot('/etc/resolv.conf'), { dereference: true })
   writeFileSync(inRoot('/etc/apt/sources.list.d/debian.sources'), rootSources(release, mirrors))
   writeFileSync(inRoot('/etc/apt/sources.list'), '')
 }

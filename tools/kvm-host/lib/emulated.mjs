@@ -84,11 +84,18 @@ export async function runEmulated(o, ctx) {
     overdue('payload build')
 
     const nonce = randomBytes(8).toString('hex')
+    const bootStart = Date.now()
     /** @type {string[]} */
     const consoleLog = []
     let qemuOutput = ''
     const con = new GuestConsole(nonce, {
-      onMarker: (m) => t.mark(m.event === 'exit' ? 'command' : m.event),
+      onMarker: (m) => {
+        t.mark(m.event === 'exit' ? 'command' : m.event)
+        if (m.event === 'start')
+          ctx.note(
+            `emulated host up after ${Math.round((Date.now() - bootStart) / 1000)} s (Linux ${kernel.release} under QEMU ${tcg.major} TCG, kvm_amd loaded): running the command`,
+          )
+      },
       onLine: (line) => {
         consoleLog.push(line)
         if (o.verbose) process.stderr.write(`[guest] ${line}\n`)

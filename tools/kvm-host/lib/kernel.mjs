@@ -150,7 +150,8 @@ async function resolveKernel(env) {
   const show = await exec('apt-cache', ['show', '--no-all-versions', pkg], { env })
   const version = /^Version:\s*(\S+)$/m.exec(show.stdout)?.[1]
   if (!version) throw new Error(`apt-cache show ${pkg}: not found`)
-  return { pkg, version }
+  const size = Number(/^Size:\s*(\d+)$/m.exec(show.stdout)?.[1] ?? 0)
+  return { pkg, version, size }
 }
 
 /**
@@ -164,7 +165,7 @@ async function resolveKernel(env) {
 export async function ensureKernel(cache, note) {
   const dir = path.join(cache, 'kernel')
   const currentFile = path.join(dir, 'current.json')
-  /** @type {{ pkg: string, version: string, resolvedAt: number } | undefined} */
+  /** @type {{ pkg: string, version: string, size?: number, resolvedAt: number } | undefined} */
   let current
   try {
     current = JSON.parse(readFileSync(currentFile, 'utf8'))
@@ -195,10 +196,11 @@ export async function ensureKernel(cache, note) {
       note(`APT unreachable, using the cached kernel ${current.pkg} ${current.version}`)
     }
   }
-  const c = /** @type {{ pkg: string, version: string }} */ (current)
+  const c = /** @type {{ pkg: string, version: string, size?: number }} */ (current)
   const entry = path.join(dir, path.basename(entryOf(c)))
   await ensureEntry(dir, path.basename(entry), async (tmp) => {
-    note(`downloading ${c.pkg} ${c.version} from ${mirror} ${suite}`)
+    const mb = c.size ? ` (${Math.round(c.size / 1e6)} MB)` : ''
+    note(`downloading the guest kernel ${c.pkg} ${c.version}${mb} from ${mirror} ${suite}, once`)
     mkdirSync(tmp, { recursive: true })
     const dl = await exec('apt-get', ['download', `${c.pkg}=${c.version}`], { cwd: tmp, env })
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'))

@@ -133,7 +133,7 @@ export async function demoCommand(o: DemoOptions, streams: Streams): Promise<num
     )
     const list = checkLists[r.guest]
     if (list === undefined) throw new VmmError('image', `demo: ${CHECKS_FILE} has no "${r.guest}"`)
-    const tally = tallyRun(rep, expectedChecks(list, o.vcpus))
+    const tally = tallyRun(rep, expectedChecks(list, o.vcpus, r.delivery))
     passed += tally.passed
     failed += tally.failed
     for (const line of tally.lines) streams.stdout(`${line}\n`)

@@ -12,7 +12,22 @@ export interface CheckList {
   readonly vcpu0: readonly string[]
   /** Reported by vCPU 0 when the VM has two vCPUs or more. */
   readonly vcpu0WithSeveral: readonly string[]
+  /** Reported by vCPU 0 in kernel delivery only (KVM does SCHEDOP_poll itself there). */
+  readonly vcpu0KernelDelivery: readonly string[]
+  /** Reported by vCPU 0 in user delivery only (KVM answers SCHEDOP_poll as a yield there). */
+  readonly vcpu0UserDelivery: readonly string[]
 }
+
+/** The delivery mode a run used. */
+export type Delivery = 'kernel' | 'user'
+
+const LIST_KEYS = [
+  'everyVcpu',
+  'vcpu0',
+  'vcpu0WithSeveral',
+  'vcpu0KernelDelivery',
+  'vcpu0UserDelivery',
+] as const
 
 const isNames = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((n) => typeof n === 'string' && n.length > 0)
@@ -29,13 +44,13 @@ export function parseCheckLists(text: string, source: string): Record<string, Ch
     throw new VmmError('image', `${source}: want an object of guest names to check lists`)
   const lists: Record<string, CheckList> = {}
   for (const [guest, v] of Object.entries(data)) {
-    const l = v as Partial<Record<keyof CheckList, unknown>>
-    if (!isNames(l?.everyVcpu) || !isNames(l.vcpu0) || !isNames(l.vcpu0WithSeveral))
+    const l = (v ?? {}) as Partial<Record<keyof CheckList, unknown>>
+    if (!LIST_KEYS.every((k) => isNames(l[k])))
       throw new VmmError(
         'image',
-        `${source}: "${guest}" wants everyVcpu, vcpu0 and vcpu0WithSeveral as lists of check names`,
+        `${source}: "${guest}" wants ${LIST_KEYS.join(', ')} as lists of check names`,
       )
-    lists[guest] = { everyVcpu: l.everyVcpu, vcpu0: l.vcpu0, vcpu0WithSeveral: l.vcpu0WithSeveral }
+    lists[guest] = Object.fromEntries(LIST_KEYS.map((k) => [k, l[k]])) as unknown as CheckList
   }
   return lists
 }
@@ -54,14 +69,18 @@ export function loadCheckLists(file: string): Record<string, CheckList> {
   return parseCheckLists(text, file)
 }
 
-/** The checks a run on `vcpus` vCPUs must report, as "vcpu:name", sorted. */
-export function expectedChecks(list: CheckList, vcpus: number): string[] {
+/** The checks a run on `vcpus` vCPUs in `delivery` mode must report, as "vcpu:name", sorted. */
+export function expectedChecks(list: CheckList, vcpus: number, delivery: Delivery): string[] {
   if (!Number.isSafeInteger(vcpus) || vcpus < 1)
     throw new VmmError('usage', `expectedChecks: vcpus must be a positive integer, got ${vcpus}`)
   const want: string[] = []
   for (let v = 0; v < vcpus; v++) for (const n of list.everyVcpu) want.push(`${v}:${n}`)
   for (const n of list.vcpu0) want.push(`0:${n}`)
   if (vcpus > 1) for (const n of list.vcpu0WithSeveral) want.push(`0:${n}`)
+  if (delivery !== 'kernel' && delivery !== 'user')
+    throw new VmmError('usage', `expectedChecks: delivery must be kernel or user, got ${delivery}`)
+  const byDelivery = delivery === 'kernel' ? list.vcpu0KernelDelivery : list.vcpu0UserDelivery
+  for (const n of byDelivery) want.push(`0:${n}`)
   return want.sort()
 }
 

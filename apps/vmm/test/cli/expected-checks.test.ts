@@ -13,7 +13,13 @@ import {
 } from '../../src/cli/expected-checks.js'
 import { VmmError } from '../../src/errors.js'
 
-const list: CheckList = { everyVcpu: ['ipi'], vcpu0: ['alive'], vcpu0WithSeveral: ['remote'] }
+const list: CheckList = {
+  everyVcpu: ['ipi'],
+  vcpu0: ['alive'],
+  vcpu0WithSeveral: ['remote'],
+  vcpu0KernelDelivery: ['poll'],
+  vcpu0UserDelivery: ['yield'],
+}
 const pass = (vcpu: number, name: string) => ({ vcpu, name, passed: true })
 const poweroff = { exitCode: 0, message: 'the guest powered off' }
 const run = (over: Partial<ChildRunReport>): ChildRunReport => ({
@@ -26,13 +32,20 @@ const run = (over: Partial<ChildRunReport>): ChildRunReport => ({
 
 describe('expectedChecks', () => {
   it('asks every vCPU for its checks and vCPU 0 for the rest', () => {
-    expect(expectedChecks(list, 1)).toEqual(['0:alive', '0:ipi'])
-    expect(expectedChecks(list, 2)).toEqual(['0:alive', '0:ipi', '0:remote', '1:ipi'])
+    expect(expectedChecks(list, 1, 'kernel')).toEqual(['0:alive', '0:ipi', '0:poll'])
+    expect(expectedChecks(list, 2, 'user')).toEqual([
+      '0:alive',
+      '0:ipi',
+      '0:remote',
+      '0:yield',
+      '1:ipi',
+    ])
   })
 
   it('refuses a vCPU count that is not a positive integer', () => {
     for (const n of [0, -1, 1.5, Number.NaN])
-      expect(() => expectedChecks(list, n)).toThrow(VmmError)
+      expect(() => expectedChecks(list, n, 'kernel')).toThrow(VmmError)
+    expect(() => expectedChecks(list, 1, 'auto' as 'kernel')).toThrow(VmmError)
   })
 
   it('the real lists name the demo and fuzz guests', () => {
@@ -48,9 +61,9 @@ describe('parseCheckLists', () => {
     expect(() => parseCheckLists('{"demo": {"everyVcpu": ["a"]}}', 'x.json')).toThrow(/"demo"/)
     expect(() => parseCheckLists('[]', 'x.json')).toThrow(VmmError)
     expect(() => parseCheckLists('{', 'x.json')).toThrow(/not JSON/)
-    expect(() =>
-      parseCheckLists('{"g": {"everyVcpu": [""], "vcpu0": [], "vcpu0WithSeveral": []}}', 'x'),
-    ).toThrow(VmmError)
+    expect(() => parseCheckLists(JSON.stringify({ g: { ...list, everyVcpu: [''] } }), 'x')).toThrow(
+      VmmError,
+    )
   })
 
   it('a missing file is a VmmError, not an ENOENT from deep inside', () => {
@@ -59,12 +72,12 @@ describe('parseCheckLists', () => {
 })
 
 describe('tallyRun', () => {
-  const expected = expectedChecks(list, 2)
-  const all = [pass(0, 'ipi'), pass(1, 'ipi'), pass(0, 'alive'), pass(0, 'remote')]
+  const expected = expectedChecks(list, 2, 'kernel')
+  const all = [pass(0, 'ipi'), pass(1, 'ipi'), pass(0, 'alive'), pass(0, 'remote'), pass(0, 'poll')]
 
   it('a run with every check passed and a clean power-off adds no failure', () => {
     expect(tallyRun(run({ results: all }), expected)).toEqual({
-      passed: 4,
+      passed: 5,
       failed: 0,
       lines: ['ok: the guest powered off'],
     })
@@ -72,22 +85,26 @@ describe('tallyRun', () => {
 
   it('counts a check the guest never reported as failed', () => {
     const t = tallyRun(run({ results: all.filter((r) => r.vcpu !== 1) }), expected)
-    expect(t).toMatchObject({ passed: 3, failed: 1 })
+    expect(t).toMatchObject({ passed: 4, failed: 1 })
     expect(t.lines).toContain('FAIL missing: 1:ipi')
     expect(missingChecks(expected, [])).toEqual(expected)
   })
 
   it('a guest that reports nothing and powers off fails every check it owed', () => {
-    expect(tallyRun(run({}), expected)).toMatchObject({ passed: 0, failed: 4 })
+    expect(tallyRun(run({}), expected)).toMatchObject({ passed: 0, failed: 5 })
   })
 
   it('counts a failed check, and the run that ended with exit code 1, each as a failure', () => {
-    const results = [...all.slice(0, 3), { vcpu: 0, name: 'remote', passed: false }]
+    const results = [
+      ...all.slice(0, 3),
+      { vcpu: 0, name: 'remote', passed: false },
+      pass(0, 'poll'),
+    ]
     const t = tallyRun(
       run({ results, status: 1, end: { exitCode: 1, message: 'poweroff; 1 check(s) failed' } }),
       expected,
     )
-    expect(t).toMatchObject({ passed: 3, failed: 2 })
+    expect(t).toMatchObject({ passed: 4, failed: 2 })
     expect(t.lines).toEqual(['FAIL run: poweroff; 1 check(s) failed'])
   })
 
@@ -96,9 +113,9 @@ describe('tallyRun', () => {
       run({ results: all.slice(0, 2), status: 3, end: undefined, stderr: 'a\nb\nlast words\n' }),
       expected,
     )
-    expect(t).toMatchObject({ passed: 2, failed: 3 })
+    expect(t).toMatchObject({ passed: 2, failed: 4 })
     expect(t.lines).toEqual([
-      'FAIL missing: 0:alive, 0:remote',
+      'FAIL missing: 0:alive, 0:poll, 0:remote',
       'FAIL run: exit 3',
       'a\nb\nlast words',
     ])
