@@ -119,15 +119,20 @@ export function bytesToString(bytes: Uint8Array): string {
   return latin1.decode(bytes)
 }
 
+/** A payload split into its leading NUL-terminated strings and what follows them. */
+export interface XsFields {
+  /** The strings, without their NULs, one char per byte. */
+  readonly strings: string[]
+  /** The bytes after the last NUL taken. */
+  readonly rest: Uint8Array
+}
+
 /**
  * Payload fields: `count` NUL-terminated strings from the start, then the rest of the payload
  * (bytes after the last NUL). `undefined` when fewer than `count` terminated strings are present:
  * the request is malformed (`EINVAL`), as with an unterminated string.
  */
-export function splitFields(
-  payload: Uint8Array,
-  count: number,
-): { strings: string[]; rest: Uint8Array } | undefined {
+export function splitFields(payload: Uint8Array, count: number): XsFields | undefined {
   const strings: string[] = []
   let at = 0
   for (let i = 0; i < count; i++) {
