@@ -363,7 +363,8 @@ describe('hypercall dispatch', () => {
       ),
       { numRuns: 3000 },
     )
-  })
+    // 3000 runs take seconds, more on a loaded machine: the default 5 s is not a budget.
+  }, 120_000)
 
   it('an exception inside a handler is counted as a tsvmm bug, and the guest gets EFAULT', () => {
     const { host, paging } = setup()
