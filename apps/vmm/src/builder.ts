@@ -87,8 +87,8 @@ export function buildVm(spec: VmSpec): BuiltVm {
     const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(region.buffer) }])
     writeBootStructures(memory, image.width)
     for (const s of image.segments) memory.write(s.gpa, s.data)
-    if (spec.xen !== false) configureXen(vm, spec, image, delivery)
-    const vcpus = createVcpus(kvm, vm, spec, image, delivery)
+    if (spec.xen !== false) configureXen(vm, spec, delivery)
+    const vcpus = createVcpus(kvm, vm, spec, image)
     return { kvm, vm, vcpus, memory, image, delivery }
   } catch (e) {
     vm.close()
@@ -102,24 +102,18 @@ export function xenVersionWord(spec: Pick<RunConfig, 'xenVersion'>): number {
   return (spec.xenVersion.major << 16) | spec.xenVersion.minor
 }
 
-function configureXen(vm: Vm, spec: VmSpec, image: GuestImage, delivery: ActiveDelivery): void {
+function configureXen(vm: Vm, spec: VmSpec, delivery: ActiveDelivery): void {
   const kernel = delivery === 'kernel'
   vm.xenHvmConfig({
     flags:
       abi.KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL | (kernel ? abi.KVM_XEN_HVM_CONFIG_EVTCHN_SEND : 0),
     msr: XEN_HYPERCALL_MSR,
   })
-  vm.xenHvmSetAttr({ type: 'LONG_MODE', longMode: image.width === 64 })
+  // LONG_MODE, like every event channel attribute, is the kernel offload's (xen/events.ts).
   if (kernel) vm.xenHvmSetAttr({ type: 'XEN_VERSION', version: xenVersionWord(spec) })
 }
 
-function createVcpus(
-  kvm: Kvm,
-  vm: Vm,
-  spec: VmSpec,
-  image: GuestImage,
-  delivery: ActiveDelivery,
-): Vcpu[] {
+function createVcpus(kvm: Kvm, vm: Vm, spec: VmSpec, image: GuestImage): Vcpu[] {
   const n = spec.vcpus
   const supported = kvm.getSupportedCpuid()
   let tscKhz = 0
@@ -164,7 +158,6 @@ function createVcpus(
     vcpu.setRegs({ ...vcpu.getRegs(), rip: regs.rip, rsp: regs.rsp, rflags: regs.rflags })
     // With the local APIC in the kernel, vCPUs but the first wait for INIT/SIPI: start them all.
     vcpu.setMpState(0)
-    if (delivery === 'kernel') vcpu.xenVcpuSetAttr({ type: 'VCPU_ID', vcpuId: i })
   }
   return vcpus
 }

@@ -117,6 +117,7 @@ export class Machine {
         domid: GUEST_DOMID,
         xenVersion: xenVersionWord(config),
         longMode: this.#width === 64,
+        xen: config.xen !== false,
         clock: engineClock(built.vm, (m) => out.log('warn', m)),
         shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
         log: (level, m) => out.log(level, m),
@@ -225,10 +226,9 @@ export class Machine {
       }, 250)
       this.#timers.push(t)
     }
-    if (this.#delivery === 'user') {
-      // Userspace irqfd routes: drain the backend's eventfds as KVM's irqfd worker would.
-      this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
-    }
+    // The backend's eventfds: guest sends the kernel took, and in user delivery the irqfd writes
+    // that KVM's irqfd worker would have turned into events.
+    this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
   }
 
   /** " (N exits so far)": where a guest that will not stop is, while its vCPUs still run. */

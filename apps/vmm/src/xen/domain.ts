@@ -8,7 +8,7 @@ import type { BackendRequest } from '../devices/guest-protocol.js'
 import type { VcpuOps } from '../vcpu/threads.js'
 import { type BackendReply, DeviceBackend } from './backend.js'
 import { type ActiveDelivery, XenEvents } from './events.js'
-import { HYPERCALL, type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
+import { type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
 
 /** What a domain is made of. */
 export interface XenDomainOptions {
@@ -20,6 +20,8 @@ export interface XenDomainOptions {
   /** Xen version presented: major << 16 | minor. */
   readonly xenVersion: number
   readonly longMode: boolean
+  /** false: KVM has no Xen HVM set-up (a guest that never uses Xen). */
+  readonly xen: boolean
   readonly clock: EvtchnClock
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
@@ -27,9 +29,6 @@ export interface XenDomainOptions {
   /** An exception inside a hypercall handler: a tsvmm bug, to be counted and reported. */
   bug(message: string): void
 }
-
-/** EVTCHNOPs after which kernel delivery re-syncs the port table. */
-const PORT_CHANGING_EVTCHNOPS = new Set([0, 1, 3, 7, 8, 10])
 
 /** One guest domain's Xen emulation. */
 export class XenDomain {
@@ -39,7 +38,7 @@ export class XenDomain {
   readonly #backend: DeviceBackend
 
   constructor(o: XenDomainOptions) {
-    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.domid)
+    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.xen)
     this.#engine = new EvtchnEngine({
       memory: o.memory,
       vcpus: o.vcpus.count,
@@ -60,24 +59,16 @@ export class XenDomain {
       mapSharedInfo: (gpa) => events.mapSharedInfo(gpa),
       setCallbackVector: (v) => events.setCallbackVector(v),
       setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
-      vcpuInfoMoved: (vcpu, gpa) => events.vcpuInfoMoved(vcpu, gpa),
       shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
       log: (m) => o.log('debug', m),
       bug: (m) => o.bug(m),
     })
-    this.#backend = new DeviceBackend(this.#engine, o.delivery, o.vm)
+    this.#backend = new DeviceBackend(this.#events.offload)
   }
 
   /** Handles one hypercall; returns what the guest gets in RAX (signed). Never throws. */
   hypercall(exit: HypercallExit, ctx: HypercallContext): number {
-    const r = this.#platform.handle(exit, ctx)
-    if (
-      exit.input === BigInt(HYPERCALL.event_channel_op) &&
-      r >= 0 &&
-      PORT_CHANGING_EVTCHNOPS.has(Number(exit.params[0] ?? 0n))
-    )
-      this.#events.portsChanged()
-    return r
+    return this.#platform.handle(exit, ctx)
   }
 
   /** Serves one backend request of the guest. Never throws. */
@@ -85,7 +76,7 @@ export class XenDomain {
     return this.#backend.handle(req)
   }
 
-  /** User delivery: drains the backend's eventfds, as KVM's irqfd worker would. */
+  /** Drains the backend's eventfds (guest sends the kernel took; irqfd writes in user delivery). */
   pollBackend(): void {
     this.#backend.poll()
   }
@@ -93,7 +84,7 @@ export class XenDomain {
   /** Stops the timers and closes the backend; returns the errors to report. */
   dispose(): string[] {
     this.#engine.dispose()
-    this.#backend.dispose()
+    this.#events.dispose()
     return [...this.#events.errors, ...this.#backend.errors]
   }
 }

@@ -109,8 +109,6 @@ export interface XenPlatformHost {
   setCallbackVector(vector: number): void
   /** HVMOP_set_evtchn_upcall_vector for `vcpu` (vector 0x10-0xff). */
   setUpcallVector(vcpu: number, vector: number): void
-  /** A vCPU's vcpu_info moved to `gpa` (the engine already accepted it). */
-  vcpuInfoMoved(vcpu: number, gpa: number): void
   /** The guest asked to stop the domain (SCHEDOP_shutdown). */
   shutdown(reason: number, vcpu: number): void
   /** Optional debug log. */
@@ -300,12 +298,8 @@ export class XenPlatform {
     if (cmd === VCPUOP.is_up) return 1
     const gpa = this.#guest(ctx).argGpa(argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
-    const r = this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
-    if (r === 0 && cmd === VCPUOP.register_vcpu_info) {
-      const at = this.#host.events.vcpuInfo(vcpu)
-      if (at !== null) this.#host.vcpuInfoMoved(vcpu, at)
-    }
-    return r
+    // register_vcpu_info reaches KVM through the engine's observer (the kernel offload).
+    return this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
   }
 
   // do_sched_op (xen/common/sched/core.c)

@@ -75,7 +75,6 @@ function setup(width: 64 | 32 = 64, vcpus = 2) {
     },
     setCallbackVector: (v) => calls.push(`callback ${v}`),
     setUpcallVector: (vcpu, v) => calls.push(`upcall ${vcpu} ${v}`),
-    vcpuInfoMoved: (vcpu, gpa) => calls.push(`vcpu_info ${vcpu} 0x${gpa.toString(16)}`),
     shutdown: (reason, vcpu) => calls.push(`shutdown ${reason} ${vcpu}`),
     log: (m) => logs.push(m),
     bug: (m) => bugs.push(m),
@@ -221,7 +220,7 @@ describe('hypercall dispatch', () => {
   })
 
   it('vcpu_op: is_up, register_vcpu_info once, and the target vCPU check first', () => {
-    const { call, memory, calls, mapShinfo } = setup()
+    const { call, memory, engine, mapShinfo } = setup()
     mapShinfo()
     expect(call(24, [3, 1, 0])).toBe(1)
     expect(call(24, [3, 2, 0])).toBe(-XEN_E.ENOENT)
@@ -229,7 +228,8 @@ describe('hypercall dispatch', () => {
     memory.writeU32(ARG + 8, 0x40) // offset
     expect(call(24, [10, 1, ARG], 1)).toBe(0)
     expect(call(24, [10, 1, ARG], 1)).toBe(-XEN_E.EINVAL)
-    expect(calls).toContain('vcpu_info 1 0x210040')
+    expect(engine.vcpuInfo(1)).toBe(0x210040)
+    expect(engine.vcpuInfoRegistered(1)).toBe(true)
     expect(call(24, [10, 7, ARG])).toBe(-XEN_E.ENOENT)
     expect(call(24, [99, 0, ARG])).toBe(-XEN_E.ENOSYS)
   })
