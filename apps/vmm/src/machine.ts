@@ -328,6 +328,8 @@ export class Machine {
       setCallbackVector: (v) => events.setCallbackVector(v),
       setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
       vcpuInfoMoved: (vcpu, gpa) => events.vcpuInfoMoved(vcpu, gpa),
+      setRunstateArea: (vcpu, gpa) => events.setRunstateArea(vcpu, gpa),
+      setVcpuTimeArea: (vcpu, gpa) => events.setVcpuTimeArea(vcpu, gpa),
       shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
       log: (m) => this.#out.log('debug', m),
     })

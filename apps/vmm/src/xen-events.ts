@@ -5,11 +5,15 @@
 //           the vectors are KVM attributes, and guest sends and timers run in the kernel
 //           (kernel-ports.ts). The engine keeps the port table and serves the hypercalls KVM passes up.
 // In both modes KVM keeps each vcpu_info's pvclock (time) up to date: the VMM always gives KVM
-// the vcpu_info addresses, and never the VM-wide vector unless delivery is in the kernel.
+// the vcpu_info and vcpu_time_info addresses, and the VM-wide callback vector: KVM injects that
+// one as a plain vector while vcpu_info's upcall_pending is set (kvm_xen_has_interrupt), with no
+// local APIC involved, which is what Linux expects (it sends no EOI for it). A kick makes a vCPU
+// look at it again. The runstate area is KVM's with kernel delivery when KVM keeps runstates.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { EvtchnEngine } from '@tsvmm/xen-evtchn'
 import { KernelPorts } from './kernel-ports.js'
+import { writeWallClock } from './xen/wallclock.js'
 
 /** An active delivery mode. */
 export type ActiveDelivery = 'kernel' | 'user'
@@ -28,6 +32,18 @@ export interface VcpuOps {
 
 const XEN_LEGACY_MAX_VCPUS = 32
 const VCPU_INFO_SIZE = 64
+/** struct vcpu_runstate_info: state, state_entry_time, time[4]. */
+const RUNSTATE_INFO_SIZE = 48
+
+/** Optional knobs of {@link XenEvents}. */
+export interface XenEventsOptions {
+  /** KVM keeps runstate areas (KVM_XEN_HVM_CONFIG_RUNSTATE). */
+  kvmRunstate?: boolean
+  /** Real time in ns at Xen system time 0, for shared_info's wall clock with user delivery. */
+  bootWallClockNs?: () => bigint
+  /** Whether the guest is 64-bit (the shared_info layout). Default true. */
+  longMode?: boolean
+}
 
 /** Connects the event channel engine to KVM for one VM. */
 export class XenEvents {
@@ -45,7 +61,17 @@ export class XenEvents {
   /** Errors KVM returned while delivering (reported once the VM stops). */
   readonly errors: string[] = []
 
-  constructor(vm: Vm, vcpus: VcpuOps, memory: GuestMemory, mode: ActiveDelivery, domid: number) {
+  readonly #options: XenEventsOptions
+
+  constructor(
+    vm: Vm,
+    vcpus: VcpuOps,
+    memory: GuestMemory,
+    mode: ActiveDelivery,
+    domid: number,
+    options: XenEventsOptions = {},
+  ) {
+    this.#options = options
     this.#vm = vm
     this.#vcpus = vcpus
     this.#memory = memory
@@ -107,12 +133,12 @@ export class XenEvents {
 
   /** The engine's notify: `vcpu` has a new upcall pending that KVM will not deliver by itself. */
   notify(vcpu: number): void {
-    const vector = this.#upcallVector[vcpu] || (this.#mode === 'user' ? this.#callbackVector : 0)
+    const vector = this.#upcallVector[vcpu] ?? 0
     if (vector !== 0) {
       // An MSI to the vCPU's APIC ID (= its index): fixed delivery, edge.
       this.#vm.signalMsi({ addressLo: 0xfee00000 | (vcpu << 12), data: vector })
       this.injected[vcpu] = (this.injected[vcpu] ?? 0) + 1
-    } else if (this.#mode === 'kernel' && this.#callbackVector !== 0) {
+    } else if (this.#callbackVector !== 0) {
       // KVM injects the VM-wide vector while upcall_pending is set, on the next entry.
       this.#vcpus.kick(vcpu)
     }
@@ -131,6 +157,9 @@ export class XenEvents {
       if (this.#mode === 'kernel')
         this.#vm.xenHvmSetAttr({ type: 'SHARED_INFO', gfn: BigInt(gpa >>> 12) })
       engine.setSharedInfo(gpa)
+      const boot = this.#options.bootWallClockNs
+      if (this.#mode === 'user' && boot !== undefined)
+        writeWallClock(this.#memory, gpa, boot(), this.#options.longMode ?? true)
     } catch (e) {
       this.errors.push(`shared_info at 0x${gpa.toString(16)}: ${String(e)}`)
       return -22
@@ -173,12 +202,10 @@ export class XenEvents {
   /** HVM_PARAM_CALLBACK_IRQ (vector type), 0 to turn it off. */
   setCallbackVector(vector: number): void {
     this.#callbackVector = vector
-    if (this.#mode === 'kernel') {
-      try {
-        this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
-      } catch (e) {
-        this.errors.push(`callback vector: ${String(e)}`)
-      }
+    try {
+      this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
+    } catch (e) {
+      this.errors.push(`callback vector: ${String(e)}`)
     }
     for (let v = 0; v < this.#vcpus.count; v++) this.#raiseIfPending(v)
   }
@@ -193,6 +220,23 @@ export class XenEvents {
       this.#memory.readU8(at) !== 0
     )
       this.notify(vcpu)
+  }
+
+  /** VCPUOP_register_runstate_memory_area at `gpa` (checked inside RAM): 0 or a negative errno. */
+  setRunstateArea(vcpu: number, gpa: number): number {
+    if (this.#mode === 'kernel' && this.#options.kvmRunstate === true) {
+      this.#vcpus.setAttr(vcpu, { type: 'RUNSTATE_ADDR', gpa: BigInt(gpa) })
+      return 0
+    }
+    // Kept here: "running" since boot with no time accounted, so Linux's steal clock reads 0.
+    this.#memory.fill(gpa, RUNSTATE_INFO_SIZE, 0)
+    return 0
+  }
+
+  /** VCPUOP_register_vcpu_time_memory_area at `gpa`: KVM keeps the second pvclock there. */
+  setVcpuTimeArea(vcpu: number, gpa: number): number {
+    this.#vcpus.setAttr(vcpu, { type: 'VCPU_TIME_INFO', gpa: BigInt(gpa) })
+    return 0
   }
 
   /** The guest changed its ports (an EVTCHNOP that binds, closes or moves): update KVM. */

@@ -7,6 +7,7 @@
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import { XenErrno } from '@tsvmm/xen-evtchn'
 import { type PagingState, translateRange } from './paging.js'
+import { type CallbackVia, HvmParams } from './xen/hvm-params.js'
 
 /** Hypercall numbers (xen/include/public/xen.h). */
 export const HYPERCALL = {
@@ -57,9 +58,15 @@ const HVMOP = {
   pagetable_dying: 9,
   set_evtchn_upcall_vector: 23,
 } as const
-const HVM_PARAM_CALLBACK_IRQ = 0
-const HVM_PARAM_CALLBACK_TYPE_VECTOR = 2n
-const VCPUOP = { is_up: 3, register_vcpu_info: 10 } as const
+const VCPUOP = {
+  is_up: 3,
+  register_runstate_memory_area: 5,
+  register_vcpu_info: 10,
+  register_vcpu_time_memory_area: 13,
+} as const
+/** struct vcpu_runstate_info and struct vcpu_time_info: the guest areas KVM keeps up to date. */
+const RUNSTATE_INFO_SIZE = 48
+const VCPU_TIME_INFO_SIZE = 32
 const SCHEDOP = {
   yield: 0,
   block: 1,
@@ -125,6 +132,10 @@ export interface XenPlatformHost {
   mapSharedInfo(gpa: number): number
   /** HVM_PARAM_CALLBACK_IRQ of the vector type; 0 turns the callback off. */
   setCallbackVector(vector: number): void
+  /** VCPUOP_register_runstate_memory_area, translated: 0 or a negative errno. */
+  setRunstateArea(vcpu: number, gpa: number): number
+  /** VCPUOP_register_vcpu_time_memory_area, translated: 0 or a negative errno. */
+  setVcpuTimeArea(vcpu: number, gpa: number): number
   /** HVMOP_set_evtchn_upcall_vector for `vcpu` (vector 0x10-0xff). */
   setUpcallVector(vcpu: number, vector: number): void
   /** A vCPU's vcpu_info moved to `gpa` (the engine already accepted it). */
@@ -149,7 +160,7 @@ const ERR = (e: number) => -e
  */
 export class XenPlatform {
   readonly #host: XenPlatformHost
-  #callbackIrq = 0n
+  readonly #params = new HvmParams()
   readonly #shutdownCode: number[] = []
 
   constructor(host: XenPlatformHost) {
@@ -158,7 +169,7 @@ export class XenPlatform {
 
   /** HVM_PARAM_CALLBACK_IRQ as the guest last set it. */
   get callbackIrq(): bigint {
-    return this.#callbackIrq
+    return this.#params.get(0) as bigint
   }
 
   /** Handles one hypercall. Never throws. */
@@ -335,13 +346,18 @@ export class XenPlatform {
         const a = this.#read(ctx, argVa, 16)
         if (a === null) return ERR(XEN_E.EFAULT)
         if (!this.#isSelf(a.getUint16(0, true))) return ERR(XEN_E.ESRCH)
-        if (a.getUint32(4, true) !== HVM_PARAM_CALLBACK_IRQ) return ERR(XEN_E.ENOSYS)
+        const index = a.getUint32(4, true)
         if (op === HVMOP.get_param) {
+          const value = this.#params.get(index)
+          if (typeof value === 'number') return value
           const out = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + 16))
-          new DataView(out.buffer).setBigUint64(8, this.#callbackIrq, true)
+          new DataView(out.buffer).setBigUint64(8, value, true)
           return this.#write(ctx, argVa, out) ? 0 : ERR(XEN_E.EFAULT)
         }
-        return this.#setCallbackIrq(a.getBigUint64(8, true))
+        const via = this.#params.set(index, a.getBigUint64(8, true))
+        if (typeof via === 'number') return via
+        this.#applyCallback(via)
+        return 0
       }
       case HVMOP.set_evtchn_upcall_vector: {
         // struct xen_hvm_evtchn_upcall_vector: vcpu u32, vector u8 (8 bytes)
@@ -359,20 +375,12 @@ export class XenPlatform {
     }
   }
 
-  // hvm_set_callback_via: only the vector type is emulated; 0 turns delivery off.
-  #setCallbackIrq(value: bigint): number {
-    const type = value >> 56n
-    if (value === 0n) {
-      this.#callbackIrq = 0n
-      this.#host.setCallbackVector(0)
-      return 0
-    }
-    if (type !== HVM_PARAM_CALLBACK_TYPE_VECTOR) return ERR(XEN_E.EINVAL)
-    const vector = Number(value & 0xffn)
-    if (vector < 0x10) return ERR(XEN_E.EINVAL)
-    this.#callbackIrq = value
-    this.#host.setCallbackVector(vector)
-    return 0
+  // hvm_set_callback_via: the vector type is delivered, 0 turns it off; a GSI or PCI INTx is
+  // stored only (hvm-params.ts says why) and leaves the vector delivery as it was.
+  #applyCallback(via: CallbackVia): void {
+    if (via.type === 'vector') this.#host.setCallbackVector(via.vector)
+    else if (via.type === 'off') this.#host.setCallbackVector(0)
+    else this.#host.log?.(`HVM_PARAM_CALLBACK_IRQ ${via.type}: stored, not delivered through`)
   }
 
   // do_vcpu_op (xen/common/domain.c): the target vCPU must exist first.
@@ -380,6 +388,14 @@ export class XenPlatform {
     if (vcpuId >= BigInt(this.#host.vcpus)) return ERR(XEN_E.ENOENT)
     const vcpu = Number(vcpuId)
     if (cmd === VCPUOP.is_up) return 1
+    if (cmd === VCPUOP.register_runstate_memory_area)
+      return this.#guestArea(ctx, argVa, RUNSTATE_INFO_SIZE, (gpa) =>
+        this.#host.setRunstateArea(vcpu, gpa),
+      )
+    if (cmd === VCPUOP.register_vcpu_time_memory_area)
+      return this.#guestArea(ctx, argVa, VCPU_TIME_INFO_SIZE, (gpa) =>
+        this.#host.setVcpuTimeArea(vcpu, gpa),
+      )
     const gpa = this.#argGpa(ctx, argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
     const r = this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
@@ -388,6 +404,23 @@ export class XenPlatform {
       if (at !== null) this.#host.vcpuInfoMoved(vcpu, at)
     }
     return r
+  }
+
+  // The runstate and time areas are registered by guest virtual address (a union of handle,
+  // pointer and u64); Xen keeps the virtual address, KVM wants a physical one, so it is
+  // translated now, as QEMU's xen-emu.c does (vcpuop_register_runstate_info).
+  #guestArea(
+    ctx: HypercallContext,
+    argVa: bigint,
+    size: number,
+    register: (gpa: number) => number,
+  ): number {
+    const a = this.#read(ctx, argVa, 8)
+    if (a === null) return ERR(XEN_E.EFAULT)
+    const gva = a.getBigUint64(0, true)
+    const gpa = translateRange(this.#host.memory, ctx.paging, gva, size)
+    if (gpa === null || !this.#host.memory.contains(gpa, size)) return ERR(XEN_E.EFAULT)
+    return register(gpa)
   }
 
   // do_sched_op (xen/common/sched/core.c)
