@@ -27,7 +27,6 @@ const cflags = [
   '-Wall',
   '-Wextra',
   '-Werror',
-  '-D__XEN_INTERFACE_VERSION__=0x00040e00',
   `-T${join(src, 'guest.ld')}`,
   '-Wl,--build-id=none',
   '-Wl,-z,noexecstack',

@@ -61,9 +61,10 @@ if (!process.argv.includes('--inside') && !kvmOpens()) {
   process.exit(r.status ?? 1)
 }
 
-const { Machine, openKvm } = await import('../dist/machine.js')
-const { DEFAULTS } = await import('../dist/config.js')
-const { capsReport } = await import('../dist/caps.js')
+const { Machine } = await import('../dist/machine.js')
+const { openKvm } = await import('../dist/builder.js')
+const { DEFAULTS } = await import('../dist/cli/config.js')
+const { capsReport } = await import('../dist/xen/caps.js')
 
 const kvm = openKvm()
 const xen = capsReport(kvm.capabilities()).blocker === undefined

@@ -13,11 +13,13 @@ import {
   KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
   KVM_MSI_VALID_DEVID,
 } from '@tsvmm/kvm-sys/abi'
+import { describe } from './describe.js'
 import {
   entryShapeError,
   type MsiRoute,
   type RoutingEntry,
   type S390AdapterRoute,
+  tableShapeError,
 } from './entry.js'
 import { RoutingError } from './errors.js'
 
@@ -58,12 +60,18 @@ export function encodedSize(count: number): number {
  * encode fine. Use `validateRouting` for the kernel's rules.
  */
 export function encodeRouting(entries: readonly RoutingEntry[], into?: Uint8Array): Uint8Array {
+  const notTable = tableShapeError(entries)
+  if (notTable) throw notTable
   const count = entries.length
   const size = encodedSize(count)
   let out: Uint8Array
   if (into === undefined) {
     out = new Uint8Array(size)
   } else {
+    // Only bytes: a Uint16Array (or any other view) would come back as the "encoded" table
+    if (!(into instanceof Uint8Array)) {
+      throw new RoutingError('buffer-truncated', `into ${describe(into)} is not a Uint8Array`)
+    }
     if (into.byteLength < size) {
       throw new RoutingError(
         'buffer-truncated',

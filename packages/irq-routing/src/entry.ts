@@ -1,6 +1,7 @@
 // The model of struct kvm_irq_routing_entry: plain objects, a union on `type`.
 // Field names are the kernel's in camelCase; every number is a __u32 unless said otherwise.
 import { KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL } from '@tsvmm/kvm-sys/abi'
+import { describe } from './describe.js'
 import { RoutingError } from './errors.js'
 
 /** A route to a pin of the in-kernel PIC or IOAPIC (KVM_IRQ_ROUTING_IRQCHIP). */
@@ -110,22 +111,29 @@ export function entryShapeError(
   index: number | undefined,
 ): RoutingError | undefined {
   if (typeof value !== 'object' || value === null) {
-    return new RoutingError('entry-shape', `${String(value)} is not a routing entry`, index)
+    return new RoutingError('entry-shape', `${describe(value)} is not a routing entry`, index)
   }
   const entry = value as Record<string, unknown>
   const type = entry.type
   if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
-    return new RoutingError('entry-shape', `unknown route type ${String(type)}`, index)
+    return new RoutingError('entry-shape', `unknown route type ${describe(type)}`, index)
   }
   for (const [field, kind] of Object.entries(FIELDS[type as RoutingEntryType])) {
     const v = entry[field]
     const ok = kind === 'u64' ? isU64(v) : isU32(v) || (kind === 'u32?' && v === undefined)
     if (!ok) {
       const what = kind === 'u64' ? 'a u64 bigint' : 'a u32'
-      return new RoutingError('field-range', `${field} ${String(v)} is not ${what}`, index)
+      return new RoutingError('field-range', `${field} ${describe(v)} is not ${what}`, index)
     }
   }
   return undefined
+}
+
+/** A RoutingError when `entries` is not an array (a plain `{}` has no entries, not zero). */
+export function tableShapeError(entries: unknown): RoutingError | undefined {
+  return Array.isArray(entries)
+    ? undefined
+    : new RoutingError('entry-shape', `the table ${describe(entries)} is not an array of entries`)
 }
 
 /** The entry as decodeRouting returns it: a copy with `priority` filled in on Xen routes. */

@@ -37,7 +37,11 @@ export type RoutingRule =
   | 'gsi-unrouted'
   | 'irqfd-exists'
   | 'irqfd-unknown'
+  | 'irqfd-fd'
   | 'options'
+
+/** Linux errno numbers of the codes, negated as in Node's own errors (`err.errno`). */
+const ERRNO: Record<RoutingErrorCode, number> = { EINVAL: -22, ENOSPC: -28, ENOENT: -2, EBUSY: -16 }
 
 /** A routing table, entry or buffer that KVM (or the model) does not accept. */
 export class RoutingError extends Error {
@@ -45,6 +49,8 @@ export class RoutingError extends Error {
   override readonly name = 'RoutingError'
   /** The errno name KVM returns for this failure (`'EINVAL'` for every KVM routing rule). */
   readonly code: RoutingErrorCode
+  /** The negative errno number of `code` (-22 for EINVAL), the sign Node's own errors use. */
+  readonly errno: number
   /** Index of the offending entry in the table or buffer; undefined for table-wide failures. */
   readonly index: number | undefined
   /** The rule that failed. */
@@ -61,5 +67,6 @@ export class RoutingError extends Error {
     this.rule = rule
     this.index = index
     this.code = code
+    this.errno = ERRNO[code]
   }
 }

@@ -16,7 +16,7 @@ export type {
   S390AdapterRoute,
   XenEvtchnRoute,
 } from './entry.js'
-export { entryShapeError, normalizeEntry } from './entry.js'
+export { normalizeEntry } from './entry.js'
 export { RoutingError, type RoutingErrorCode, type RoutingRule } from './errors.js'
 export { defaultIrqchipRoutes, LEGACY_GSI_COUNT, PIC_GSI_COUNT } from './legacy.js'
 export {
@@ -26,14 +26,9 @@ export {
   type RoutingTableOptions,
 } from './table.js'
 export {
-  type AcceptedRoute,
   checkRouting,
-  entryRuleError,
   IOAPIC_PINS,
   PIC_PINS,
-  type ResolvedValidateOptions,
-  resolveValidateOptions,
-  sharedGsiError,
   type ValidateOptions,
   validateRouting,
   XEN_2L_PORTS_32,

@@ -5,6 +5,7 @@
 // deassigned before their route leaves it.
 
 import { encodedSize, encodeRouting } from './codec.js'
+import { describe } from './describe.js'
 import { entryShapeError, normalizeEntry, type RoutingEntry } from './entry.js'
 import { RoutingError } from './errors.js'
 import { defaultIrqchipRoutes, LEGACY_GSI_COUNT } from './legacy.js'
@@ -85,7 +86,7 @@ export class RoutingTable {
     this.#options = resolveValidateOptions(options)
     const initial = options.initial ?? (this.#options.irqchip === 'kernel' ? 'default' : 'empty')
     if (initial !== 'default' && initial !== 'empty') {
-      throw new RoutingError('options', `initial ${String(initial)} is not 'default' or 'empty'`)
+      throw new RoutingError('options', `initial ${describe(initial)} is not 'default' or 'empty'`)
     }
     this.#committed = new Map()
     if (initial === 'default') {
@@ -169,7 +170,10 @@ export class RoutingTable {
     const accepted: RoutingEntry[] = []
     for (const entry of entries) {
       if (entry?.gsi !== gsi) {
-        throw new RoutingError('entry-shape', `replace(${gsi}) got a route for GSI ${entry?.gsi}`)
+        throw new RoutingError(
+          'entry-shape',
+          `replace(${describe(gsi)}) got a route for GSI ${describe(entry?.gsi)}`,
+        )
       }
       const count = this.#stagedCount - previous + accepted.length + 1
       accepted.push(this.#checked(entry, accepted, count, accepted.length))
@@ -265,6 +269,11 @@ export class RoutingTable {
    * bound once per VM (KVM answers EBUSY otherwise): RoutingError `EBUSY`.
    */
   attachIrqfd(gsi: number, fd: number, options: { resampleFd?: number } = {}): void {
+    checkFd('fd', fd)
+    if (typeof options !== 'object' || options === null) {
+      throw new RoutingError('options', `irqfd options ${describe(options)} is not an object`)
+    }
+    if (options.resampleFd !== undefined) checkFd('resampleFd', options.resampleFd)
     if (!this.#staged.has(gsi)) {
       throw new RoutingError(
         'gsi-unrouted',
@@ -373,6 +382,13 @@ export class RoutingTable {
   #forget(f: Irqfd): void {
     const i = this.#irqfds.indexOf(f)
     if (i >= 0) this.#irqfds.splice(i, 1)
+  }
+}
+
+/** A file descriptor is a non-negative int; anything else would reach KVM_IRQFD as garbage. */
+function checkFd(what: string, fd: unknown): void {
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fff_ffff) {
+    throw new RoutingError('irqfd-fd', `${what} ${describe(fd)} is not a file descriptor`)
   }
 }
 

@@ -12,7 +12,8 @@ import {
   KVM_IRQCHIP_PIC_SLAVE,
   KVM_MAX_IRQ_ROUTES,
 } from '@tsvmm/kvm-sys/abi'
-import { entryShapeError, type RoutingEntry } from './entry.js'
+import { describe } from './describe.js'
+import { entryShapeError, type RoutingEntry, tableShapeError } from './entry.js'
 import { RoutingError } from './errors.js'
 
 /** PIC_NUM_PINS / 2: pins per 8259 chip. */
@@ -71,8 +72,16 @@ export interface ResolvedValidateOptions {
   xenPortLimit: 'any' | 4096 | 1024
 }
 
-/** Applies the defaults; a RoutingError (rule 'options') for options that make no sense. */
+/**
+ * Applies the defaults; a RoutingError (rule 'options') for options that make no sense. Each
+ * option must have its documented type: `{ x2apicFormat: 'false' }` is a caller's bug, and
+ * reading it as true would silently change which tables pass.
+ */
 export function resolveValidateOptions(options: ValidateOptions = {}): ResolvedValidateOptions {
+  const bad = (what: string) => new RoutingError('options', what)
+  if (typeof options !== 'object' || options === null) {
+    throw bad(`options ${describe(options)} is not an object`)
+  }
   const o: ResolvedValidateOptions = {
     maxRoutes: options.maxRoutes ?? KVM_MAX_IRQ_ROUTES,
     msiDevid: options.msiDevid ?? false,
@@ -81,14 +90,20 @@ export function resolveValidateOptions(options: ValidateOptions = {}): ResolvedV
     x2apicFormat: options.x2apicFormat ?? false,
     xenPortLimit: options.xenPortLimit ?? 'any',
   }
-  const bad = (what: string) => new RoutingError('options', what)
   if (!Number.isSafeInteger(o.maxRoutes) || o.maxRoutes < 0 || o.maxRoutes > 0xffff_ffff) {
-    throw bad(`maxRoutes ${o.maxRoutes} is not a count`)
+    throw bad(`maxRoutes ${describe(o.maxRoutes)} is not a count`)
   }
-  if (o.arch !== 'x86') throw bad(`arch ${String(o.arch)} is not modelled (only 'x86')`)
-  if (o.irqchip !== 'kernel' && o.irqchip !== 'split') throw bad(`irqchip ${String(o.irqchip)}`)
+  if (typeof o.msiDevid !== 'boolean')
+    throw bad(`msiDevid ${describe(o.msiDevid)} is not a boolean`)
+  if (typeof o.x2apicFormat !== 'boolean') {
+    throw bad(`x2apicFormat ${describe(o.x2apicFormat)} is not a boolean`)
+  }
+  if (o.arch !== 'x86') throw bad(`arch ${describe(o.arch)} is not modelled (only 'x86')`)
+  if (o.irqchip !== 'kernel' && o.irqchip !== 'split') {
+    throw bad(`irqchip ${describe(o.irqchip)} is not 'kernel' or 'split'`)
+  }
   if (o.xenPortLimit !== 'any' && o.xenPortLimit !== 4096 && o.xenPortLimit !== 1024) {
-    throw bad(`xenPortLimit ${String(o.xenPortLimit)} is not 'any', 4096 or 1024`)
+    throw bad(`xenPortLimit ${describe(o.xenPortLimit)} is not 'any', 4096 or 1024`)
   }
   return o
 }
@@ -197,6 +212,8 @@ export function checkRouting(
   options: ValidateOptions = {},
 ): RoutingError | undefined {
   const o = resolveValidateOptions(options)
+  const notTable = tableShapeError(entries)
+  if (notTable) return notTable
   for (let i = 0; i < entries.length; i++) {
     const shape = entryShapeError(entries[i], i)
     if (shape) return shape

@@ -55,6 +55,7 @@ const entry: fc.Arbitrary<RoutingEntry> = fc.oneof(
         addressLo: u32,
         addressHi: fc.oneof(
           fc.constant(0),
+          fc.constantFrom(0x8, 0xf, 0x10, 0x80, 0xff, 0x100, 0x1ff),
           fc.integer({ min: 0, max: 0xffff_ffff }).map((v) => (v & ~0xff) >>> 0),
           u32,
         ),
@@ -271,12 +272,13 @@ describe('validateRouting agrees with KVM_SET_GSI_ROUTING', () => {
       ['irqchip-pin', 'kernel', [irqchip(1, 2, 24)], [irqchip(1, 2, 23)]],
       ['irqchip-id', 'kernel', [irqchip(1, 3, 0)], [irqchip(1, 2, 0)]],
       ['irqchip-split', 'split', [msi(1), irqchip(2, 2, 2)], [msi(1), msi(2)]],
-      [
+      // every edge of the 0xff mask: bits 0, 3, 4 and 7 rejected, bit 8 accepted (M11)
+      ...[0x1, 0x8, 0x10, 0x80, 0xff].map((hi): [string, Mode, RoutingEntry[], RoutingEntry[]] => [
         'msi-x2apic-address-hi',
         'x2apic',
-        [msi(1, { addressHi: 0x1 })],
-        [msi(1, { addressHi: 0x100 })],
-      ],
+        [msi(1, { addressHi: hi })],
+        [msi(1, { addressHi: (hi << 8) >>> 0 })],
+      ]),
       ['xen-priority', 'kernel', [xen(1, 3, 16)], [xen(1, 3, 0xffff_ffff)]],
       ['xen-priority', 'kernel', [xen(1, 3, 0)], [xen(1, 3)]],
       [

@@ -174,6 +174,20 @@ describe('MSI routes', () => {
     expect(e.rule).toBe('msi-x2apic-address-hi')
     expect(e.index).toBe(0)
   })
+
+  it('masks all eight low bits of address_hi with 32-bit x2APIC IDs, not fewer, not more', () => {
+    // kvm_msi_route_invalid: x2apic_format && (address_hi & 0xff). Bits 4-7 fall outside a
+    // 0xf mask and bit 8 inside a 0x1ff one: values on both sides of each edge (issue 16, M11).
+    const o = { x2apicFormat: true }
+    for (const hi of [0x1, 0x8, 0xf, 0x10, 0x20, 0x40, 0x80, 0xf0, 0xff, 0x1ff, 0xffff_ff80]) {
+      expect(rejection([msi(1, { addressHi: hi })], o).rule, hi.toString(16)).toBe(
+        'msi-x2apic-address-hi',
+      )
+    }
+    for (const hi of [0x0, 0x100, 0x200, 0x8000_0000, 0xffff_ff00]) {
+      accepts([msi(1, { addressHi: hi })], o)
+    }
+  })
 })
 
 describe('HV_SINT routes', () => {

@@ -1,4 +1,5 @@
-// Every value exported by src/abi.ts equals what gcc computes from the installed headers.
+// Every value exported by src/abi.ts equals what gcc computes from the installed headers (Xen's come
+// from tools/xen-headers.mjs: libxen-dev's, fetched into ~/.cache when the machine has none).
 // The test writes a C program that prints each macro, sizeof and offsetof as JSON, compiles it
 // into a temp dir and compares. Values newer than the installed header are listed below and
 // checked against the kernel's uapi header text instead (and against C once the header has them).
@@ -7,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { xenIncludeDir } from '../../../tools/xen-headers.mjs'
 import * as abi from '../src/abi.js'
 import { loadNative } from '../src/native.js'
 
@@ -171,10 +173,20 @@ describe('abi.ts equals C compiled against the installed <linux/kvm.h>', () => {
   let fromC: Record<string, string | null>
   const checks = allChecks()
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvm-sys-abi-'))
     writeFileSync(join(dir, 'abi.c'), cProgram(checks))
-    execFileSync('gcc', ['-std=gnu11', '-Wall', '-o', join(dir, 'abi'), join(dir, 'abi.c')])
+    // Xen's public headers: the machine's libxen-dev, else fetched into ~/.cache by the helper.
+    const xen = await xenIncludeDir()
+    execFileSync('gcc', [
+      '-std=gnu11',
+      '-Wall',
+      '-I',
+      xen,
+      '-o',
+      join(dir, 'abi'),
+      join(dir, 'abi.c'),
+    ])
     fromC = JSON.parse(execFileSync(join(dir, 'abi'), { encoding: 'utf8' }))
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,10 +1,12 @@
 // Every constant and layout in layout.ts and errno.ts, checked against Xen's public headers
-// (/usr/include/xen, libxen-dev) by gcc with _Static_assert, for -m64 and -m32 guests.
+// (libxen-dev's, fetched into ~/.cache by tools/xen-headers.mjs when the machine has none) by gcc with
+// _Static_assert, for -m64 and -m32 guests.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { xenIncludeDir } from '../../../tools/xen-headers.mjs'
 import {
   DOMID_SELF,
   EVTCHNOP,
@@ -89,6 +91,12 @@ describe.each([
   ['-m64', true],
   ['-m32', false],
 ] as const)('Xen ABI (%s)', (flag, longMode) => {
+  // Xen's public headers: the machine's libxen-dev, else fetched into ~/.cache by the helper.
+  let xen: string
+  beforeAll(async () => {
+    xen = await xenIncludeDir()
+  })
+
   it('matches the public headers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xen-layout-'))
     try {
@@ -109,7 +117,9 @@ describe.each([
       )
       let out = ''
       try {
-        execFileSync('gcc', [flag, '-ffreestanding', '-fsyntax-only', file], { stdio: 'pipe' })
+        execFileSync('gcc', [flag, '-ffreestanding', '-I', xen, '-fsyntax-only', file], {
+          stdio: 'pipe',
+        })
       } catch (e) {
         out = String((e as { stderr?: Buffer }).stderr ?? e)
       }

@@ -8,8 +8,6 @@
 
 #include "hypercall.h"
 
-#include <xen/arch-x86/cpuid.h>
-
 #define NR_PORTS (sizeof(xen_ulong_t) * 8 * sizeof(xen_ulong_t) * 8) /* 4096, or 1024 in compat */
 
 struct xen_platform {

@@ -4,9 +4,9 @@
 // __BOOT_DS = 0x18, identity page tables for the first 4 GiB, and the bootstrap vCPU entering
 // at +0x200 in long mode with RSI = boot_params. Secondary vCPUs are left to INIT/SIPI.
 import type { GuestMemory } from '@tsvmm/guest-memory'
-import { BOOT_LAYOUT, type BootRegisters, bootRegisters, writeBootStructures } from '../boot.js'
 import { VmmError } from '../errors.js'
 import { acpiTables } from './acpi.js'
+import { BOOT_LAYOUT, type BootRegisters, bootRegisters, writeBootStructures } from './boot.js'
 import { bootParams } from './boot-params.js'
 import { ENTRY_64_OFFSET, parseBzImage } from './bzimage.js'
 import { e820Table, lowRamTop } from './e820.js'

@@ -1,0 +1,76 @@
+// How `tsvmm run` shows a run: guest console lines, check results (text or JSON lines), tsvmm's
+// own log filtered by level, and the closing lines. All writes go through a Streams object so
+// tests can capture them.
+import { createWriteStream, type WriteStream } from 'node:fs'
+import type { CheckResult } from '../devices/guest-protocol.js'
+import type { MachineOutput, RunOutcome } from '../machine.js'
+import type { ConsoleTarget, LogLevel } from './config.js'
+
+/** Where text goes. */
+export interface Streams {
+  stdout(text: string): void
+  stderr(text: string): void
+}
+
+/** The process's own streams. */
+export const processStreams: Streams = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+}
+
+const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
+
+/** One result as a text line: `PASS vcpu0 ipi: message`. */
+export function formatResult(r: CheckResult): string {
+  return `${r.passed ? 'PASS' : 'FAIL'} vcpu${r.vcpu} ${r.name}${r.message ? `: ${r.message}` : ''}`
+}
+
+/** A MachineOutput that prints to `streams` as the run's options say. Call close() at the end. */
+export function runOutput(
+  streams: Streams,
+  options: { console: ConsoleTarget; logLevel: LogLevel; json: boolean; vcpus: number },
+): MachineOutput & { close(): Promise<void> } {
+  let file: WriteStream | undefined
+  if (typeof options.console === 'object')
+    file = createWriteStream(options.console.file, { flags: 'a' })
+  const prefix = (vcpu: number) => (options.vcpus > 1 ? `[vcpu${vcpu}] ` : '')
+  return {
+    console(vcpu, line) {
+      const text = `${prefix(vcpu)}${line}\n`
+      if (options.console === 'stdout') {
+        if (options.json) streams.stdout(`${JSON.stringify({ type: 'console', vcpu, line })}\n`)
+        else streams.stdout(text)
+      } else if (options.console === 'stderr') streams.stderr(text)
+      else if (file !== undefined) file.write(text)
+    },
+    result(r) {
+      if (options.json) streams.stdout(`${JSON.stringify({ type: 'result', ...r })}\n`)
+      else streams.stdout(`${formatResult(r)}\n`)
+    },
+    log(level, message) {
+      if (LEVELS[level] <= LEVELS[options.logLevel])
+        streams.stderr(
+          `tsvmm: ${level === 'warn' || level === 'error' ? `${level}: ` : ''}${message}\n`,
+        )
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (file === undefined) resolve()
+        else file.end(() => resolve())
+      })
+    },
+  }
+}
+
+/** The closing lines of a run. */
+export function reportOutcome(streams: Streams, o: RunOutcome, json: boolean): void {
+  if (json) {
+    const { results: _results, ...rest } = o
+    streams.stdout(`${JSON.stringify({ type: 'end', ...rest })}\n`)
+    return
+  }
+  streams.stderr(
+    `tsvmm: ${o.message} [${o.width}-bit guest, ${o.delivery} delivery, ${o.exits} exits, exit code ${o.exitCode}]\n`,
+  )
+  if (o.passed + o.failed > 0) streams.stdout(`${o.passed} passed, ${o.failed} failed\n`)
+}

@@ -1,0 +1,98 @@
+// The Xen side of one guest domain: the event channel engine (@tsvmm/xen-evtchn), its delivery
+// (events.ts), the hypercall dispatch (hypercalls.ts) and the test backend (backend.ts), wired
+// together. The machine hands it hypercalls and backend requests from the vCPU threads.
+import type { GuestMemory } from '@tsvmm/guest-memory'
+import type { Vm } from '@tsvmm/kvm-sys'
+import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
+import type { BackendRequest } from '../devices/guest-protocol.js'
+import type { VcpuOps } from '../vcpu/threads.js'
+import { type BackendReply, DeviceBackend } from './backend.js'
+import { type ActiveDelivery, XenEvents } from './events.js'
+import { HYPERCALL, type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
+
+/** What a domain is made of. */
+export interface XenDomainOptions {
+  readonly vm: Vm
+  readonly vcpus: VcpuOps
+  readonly memory: GuestMemory
+  readonly delivery: ActiveDelivery
+  readonly domid: number
+  /** Xen version presented: major << 16 | minor. */
+  readonly xenVersion: number
+  readonly longMode: boolean
+  readonly clock: EvtchnClock
+  /** SCHEDOP_shutdown from `vcpu`. */
+  shutdown(reason: number, vcpu: number): void
+  log(level: 'warn' | 'debug', message: string): void
+}
+
+/** EVTCHNOPs after which kernel delivery re-syncs the port table. */
+const PORT_CHANGING_EVTCHNOPS = new Set([0, 1, 3, 7, 8, 10])
+
+/** One guest domain's Xen emulation. */
+export class XenDomain {
+  readonly #events: XenEvents
+  readonly #engine: EvtchnEngine
+  readonly #platform: XenPlatform
+  readonly #backend: DeviceBackend
+
+  constructor(o: XenDomainOptions) {
+    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.domid)
+    this.#engine = new EvtchnEngine({
+      memory: o.memory,
+      vcpus: o.vcpus.count,
+      longMode: o.longMode,
+      notify: (v) => this.#events.notify(v),
+      clock: o.clock,
+      domid: o.domid,
+      onError: (e) => o.log('warn', `event channel engine: ${String(e)}`),
+    })
+    this.#events.attach(this.#engine)
+    const events = this.#events
+    this.#platform = new XenPlatform({
+      memory: o.memory,
+      vcpus: o.vcpus.count,
+      domid: o.domid,
+      xenVersion: o.xenVersion,
+      events: this.#engine,
+      mapSharedInfo: (gpa) => events.mapSharedInfo(gpa),
+      setCallbackVector: (v) => events.setCallbackVector(v),
+      setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
+      vcpuInfoMoved: (vcpu, gpa) => events.vcpuInfoMoved(vcpu, gpa),
+      setRunstateArea: (vcpu, gpa) => events.setRunstateArea(vcpu, gpa),
+      setVcpuTimeArea: (vcpu, gpa) => events.setVcpuTimeArea(vcpu, gpa),
+      shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
+      log: (m) => o.log('debug', m),
+    })
+    this.#backend = new DeviceBackend(this.#engine, o.delivery, o.vm)
+  }
+
+  /** Handles one hypercall; returns what the guest gets in RAX (signed). Never throws. */
+  hypercall(exit: HypercallExit, ctx: HypercallContext): number {
+    const r = this.#platform.handle(exit, ctx)
+    if (
+      exit.input === BigInt(HYPERCALL.event_channel_op) &&
+      r >= 0 &&
+      PORT_CHANGING_EVTCHNOPS.has(Number(exit.params[0] ?? 0n))
+    )
+      this.#events.portsChanged()
+    return r
+  }
+
+  /** Serves one backend request of the guest. Never throws. */
+  backend(req: BackendRequest): BackendReply {
+    return this.#backend.handle(req)
+  }
+
+  /** User delivery: drains the backend's eventfds, as KVM's irqfd worker would. */
+  pollBackend(): void {
+    this.#backend.poll()
+  }
+
+  /** Stops the timers and closes the backend; returns the errors to report. */
+  dispose(): string[] {
+    this.#engine.dispose()
+    this.#backend.dispose()
+    return [...this.#events.errors, ...this.#backend.errors]
+  }
+}

@@ -1,0 +1,344 @@
+import { GuestMemory } from '@tsvmm/guest-memory'
+import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { BOOT_LAYOUT, bootRegisters, writeBootStructures } from '../../src/boot/boot.js'
+import {
+  type HypercallExit,
+  resultToRax,
+  XEN_E,
+  XenPlatform,
+  type XenPlatformHost,
+} from '../../src/xen/hypercalls.js'
+
+/** A clock test double: time moves only when the test says so. */
+function manualClock() {
+  let now = 1_000_000
+  const due: { at: number; fire: () => void; live: boolean }[] = []
+  const clock: EvtchnClock & { advance(ns: number): void } = {
+    now: () => now,
+    schedule(at, fire) {
+      const h = { at, fire, live: true }
+      due.push(h)
+      return h
+    },
+    cancel(h) {
+      ;(h as { live: boolean }).live = false
+    },
+    advance(ns) {
+      now += ns
+      for (const h of due) {
+        if (h.live && h.at <= now) {
+          h.live = false
+          h.fire()
+        }
+      }
+    },
+  }
+  return clock
+}
+
+const RAM = 4 * 1048576
+const ARG = 0x200000 // where the tests put hypercall arguments
+const SHINFO = 0x300000
+
+/** A platform over a real engine, with a host test double that records what it is asked. */
+function setup(width: 64 | 32 = 64, vcpus = 2) {
+  const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(RAM) }])
+  writeBootStructures(memory, width)
+  const regs = bootRegisters(width, 0x100000)
+  const paging = { cr0: regs.cr0, cr3: regs.cr3, cr4: regs.cr4, efer: regs.efer }
+  const notified: number[] = []
+  const clock = manualClock()
+  const engine = new EvtchnEngine({
+    memory,
+    vcpus,
+    longMode: width === 64,
+    notify: (v) => notified.push(v),
+    clock,
+    domid: 1,
+  })
+  const calls: string[] = []
+  const logs: string[] = []
+  const host: XenPlatformHost = {
+    memory,
+    vcpus,
+    domid: 1,
+    xenVersion: 0x4_0011,
+    events: engine,
+    mapSharedInfo(gpa) {
+      calls.push(`map 0x${gpa.toString(16)}`)
+      engine.setSharedInfo(gpa)
+      for (let v = 0; v < vcpus; v++) engine.setVcpuInfo(v, gpa + 64 * v)
+      return 0
+    },
+    setCallbackVector: (v) => calls.push(`callback ${v}`),
+    setUpcallVector: (vcpu, v) => calls.push(`upcall ${vcpu} ${v}`),
+    vcpuInfoMoved: (vcpu, gpa) => calls.push(`vcpu_info ${vcpu} 0x${gpa.toString(16)}`),
+    shutdown: (reason, vcpu) => calls.push(`shutdown ${reason} ${vcpu}`),
+    setRunstateArea: (vcpu, gpa) => calls.push(`runstate ${vcpu} 0x${gpa.toString(16)}`) && 0,
+    setVcpuTimeArea: (vcpu, gpa) => calls.push(`time ${vcpu} 0x${gpa.toString(16)}`) && 0,
+    log: (m) => logs.push(m),
+  }
+  const platform = new XenPlatform(host)
+  const call = (input: number, params: (number | bigint)[], vcpu = 0, cpl = 0) => {
+    const exit: HypercallExit = {
+      input: BigInt(input),
+      params: params.map(BigInt),
+      longMode: width === 64,
+      cpl,
+    }
+    return platform.handle(exit, { vcpu, paging })
+  }
+  const mapShinfo = () => {
+    if (width === 64) {
+      memory.writeU16(ARG, 0x7ff0)
+      memory.writeU32(ARG + 4, 0)
+      memory.writeU64(ARG + 8, 0n)
+      memory.writeU64(ARG + 16, BigInt(SHINFO >> 12))
+    } else {
+      memory.writeU16(ARG, 0x7ff0)
+      memory.writeU32(ARG + 4, 0)
+      memory.writeU32(ARG + 8, 0)
+      memory.writeU32(ARG + 12, SHINFO >> 12)
+    }
+    return call(12, [7, ARG])
+  }
+  return { memory, engine, platform, call, calls, logs, notified, clock, mapShinfo }
+}
+
+describe('hypercall dispatch', () => {
+  it('refuses guest user mode and unknown hypercalls', () => {
+    const { call } = setup()
+    expect(call(17, [0, 0], 0, 3)).toBe(-XEN_E.EPERM)
+    expect(call(60, [])).toBe(-XEN_E.ENOSYS)
+    expect(call(0x1_0011, [0, 0])).toBe(-XEN_E.ENOSYS)
+  })
+
+  it('xen_version: the version, features, strings, and EFAULT outside RAM', () => {
+    const { call, memory } = setup()
+    expect(call(17, [0, 0])).toBe(0x4_0011)
+    memory.writeU32(ARG, 0)
+    expect(call(17, [6, ARG])).toBe(0)
+    expect(memory.readU32(ARG + 4) & (1 << 8)).toBe(1 << 8) // XENFEAT_hvm_callback_vector
+    expect(call(17, [1, ARG])).toBe(0)
+    expect(new TextDecoder().decode(memory.read(ARG, 8))).toBe('.0-tsvmm')
+    expect(call(17, [7, 0])).toBe(4096)
+    expect(call(17, [6, 0xffff_f000])).toBe(-XEN_E.EFAULT)
+    expect(call(17, [42, ARG])).toBe(-XEN_E.ENOSYS)
+  })
+
+  it.each([64, 32] as const)('memory_op add_to_physmap maps shared_info (%i-bit layout)', (w) => {
+    const { mapShinfo, calls } = setup(w)
+    expect(mapShinfo()).toBe(0)
+    expect(calls).toEqual([`map 0x${SHINFO.toString(16)}`])
+  })
+
+  it('memory_op rejects what Xen and QEMU reject', () => {
+    const { call, memory } = setup()
+    const xatp = (domid: number, space: number, idx: bigint, gpfn: bigint) => {
+      memory.writeU16(ARG, domid)
+      memory.writeU32(ARG + 4, space)
+      memory.writeU64(ARG + 8, idx)
+      memory.writeU64(ARG + 16, gpfn)
+      return call(12, [7, ARG])
+    }
+    expect(xatp(5, 0, 0n, 0x300n)).toBe(-XEN_E.ESRCH)
+    expect(xatp(0x7ff0, 0, 1n, 0x300n)).toBe(-XEN_E.EINVAL)
+    expect(xatp(0x7ff0, 0, 0n, 0xfffffn)).toBe(-XEN_E.EINVAL)
+    expect(xatp(0x7ff0, 1, 0n, 0x300n)).toBe(-XEN_E.EOPNOTSUPP)
+    expect(xatp(0x7ff0, 4, 0n, 0x300n)).toBe(-XEN_E.EPERM)
+    expect(xatp(0x7ff0, 99, 0n, 0x300n)).toBe(-XEN_E.EINVAL)
+    expect(call(12, [7, 0xffff_fff0])).toBe(-XEN_E.EFAULT)
+    expect(call(12, [99, ARG])).toBe(-XEN_E.ENOSYS)
+  })
+
+  it('hvm_op: callback vector, per-vCPU upcall vector and their errors', () => {
+    const { call, memory, calls } = setup()
+    const param = (index: number, value: bigint, op = 0) => {
+      memory.writeU16(ARG, 0x7ff0)
+      memory.writeU32(ARG + 4, index)
+      memory.writeU64(ARG + 8, value)
+      return call(34, [op, ARG])
+    }
+    expect(param(0, (2n << 56n) | 0xf3n)).toBe(0)
+    expect(param(0, (2n << 56n) | 0x05n)).toBe(-XEN_E.EINVAL)
+    expect(param(0, (5n << 56n) | 0x33n)).toBe(-XEN_E.EINVAL)
+    memory.writeU64(ARG + 8, 0n)
+    expect(param(0, 0n, 1)).toBe(0)
+    expect(memory.readU64(ARG + 8)).toBe((2n << 56n) | 0xf3n)
+    // GSI and PCI INTx are stored (Linux's xen_set_upcall_vector sets GSI 1), never delivered.
+    expect(param(0, 1n)).toBe(0)
+    expect(param(0, 0n, 1)).toBe(0)
+    expect(memory.readU64(ARG + 8)).toBe(1n)
+    expect(param(0, (1n << 56n) | (3n << 11n) | 1n)).toBe(0)
+    expect(param(0, (1n << 56n) | (1n << 16n))).toBe(-XEN_E.EINVAL) // bus 1 does not exist
+    expect(param(0, 48n)).toBe(-XEN_E.EINVAL) // no such GSI
+    expect(param(0, 0n)).toBe(0)
+    // Unset parameters read 0; the guest sets only CALLBACK_IRQ; beyond HVM_NR_PARAMS: -EINVAL.
+    memory.writeU64(ARG + 8, 0xdeadn)
+    expect(param(1, 0n, 1)).toBe(0) // HVM_PARAM_STORE_PFN
+    expect(memory.readU64(ARG + 8)).toBe(0n)
+    expect(param(18, 0n, 1)).toBe(0) // HVM_PARAM_CONSOLE_EVTCHN
+    expect(param(5, 1n)).toBe(-XEN_E.EPERM)
+    expect(param(39, 0n, 1)).toBe(-XEN_E.EINVAL)
+    // HVMOP_pagetable_dying: harmless -ENOSYS
+    expect(call(34, [9, ARG])).toBe(-XEN_E.ENOSYS)
+    const vec = (vcpu: number, vector: number) => {
+      memory.writeU32(ARG, vcpu)
+      memory.writeU8(ARG + 4, vector)
+      return call(34, [23, ARG])
+    }
+    expect(vec(1, 0xf3)).toBe(0)
+    expect(vec(0, 0x05)).toBe(-XEN_E.EINVAL)
+    expect(vec(9, 0xf3)).toBe(-XEN_E.ENOENT)
+    expect(call(34, [99, ARG])).toBe(-XEN_E.ENOSYS)
+    expect(calls).toEqual(['callback 243', 'callback 0', 'upcall 1 243'])
+  })
+
+  it('vcpu_op: runstate and time areas are registered by guest virtual address, translated', () => {
+    const { call, memory, calls } = setup()
+    memory.writeU64(ARG, 0x250000n) // identity-mapped: the GPA is the GVA
+    expect(call(24, [5, 1, ARG])).toBe(0) // VCPUOP_register_runstate_memory_area
+    expect(call(24, [13, 0, ARG])).toBe(0) // VCPUOP_register_vcpu_time_memory_area
+    expect(calls).toEqual(['runstate 1 0x250000', 'time 0 0x250000'])
+    memory.writeU64(ARG, BigInt(RAM - 16)) // the 48-byte area runs past RAM
+    expect(call(24, [5, 0, ARG])).toBe(-XEN_E.EFAULT)
+    expect(call(24, [5, 0, 0xffff_fff0])).toBe(-XEN_E.EFAULT)
+    expect(call(24, [5, 2, ARG])).toBe(-XEN_E.ENOENT)
+    // The timer stops Linux issues at boot succeed for a valid vCPU (a failure is a BUG()).
+    expect(call(24, [7, 0, 0])).toBe(0) // stop_periodic_timer
+    expect(call(24, [9, 0, 0])).toBe(0) // stop_singleshot_timer
+  })
+
+  it('harmless -ENOSYS for FIFO init_control, vm_assist, console_io and grant tables', () => {
+    const { call } = setup()
+    expect(call(32, [11, ARG])).toBe(-XEN_E.ENOSYS) // EVTCHNOP_init_control
+    expect(call(21, [0, 0])).toBe(-XEN_E.ENOSYS) // vm_assist
+    expect(call(18, [0, 0, ARG])).toBe(-XEN_E.ENOSYS) // console_io
+    expect(call(20, [0, ARG, 1])).toBe(-XEN_E.ENOSYS) // grant_table_op
+  })
+
+  it('vcpu_op: is_up, register_vcpu_info once, and the target vCPU check first', () => {
+    const { call, memory, calls, mapShinfo } = setup()
+    mapShinfo()
+    expect(call(24, [3, 1, 0])).toBe(1)
+    expect(call(24, [3, 2, 0])).toBe(-XEN_E.ENOENT)
+    memory.writeU64(ARG, 0x210n) // mfn
+    memory.writeU32(ARG + 8, 0x40) // offset
+    expect(call(24, [10, 1, ARG], 1)).toBe(0)
+    expect(call(24, [10, 1, ARG], 1)).toBe(-XEN_E.EINVAL)
+    expect(calls).toContain('vcpu_info 1 0x210040')
+    expect(call(24, [10, 7, ARG])).toBe(-XEN_E.ENOENT)
+    expect(call(24, [99, 0, ARG])).toBe(-XEN_E.ENOSYS)
+  })
+
+  it('singleshot timers fire VIRQ_TIMER; a past deadline fires at once even with VCPU_SSHOTTMR_future', () => {
+    const { call, memory, engine, clock, mapShinfo } = setup()
+    mapShinfo()
+    memory.writeU32(ARG, 0) // virq TIMER
+    memory.writeU32(ARG + 4, 0) // vcpu 0
+    expect(call(32, [1, ARG])).toBe(0)
+    const port = memory.readU32(ARG + 8)
+    memory.writeU64(ARG, BigInt(clock.now() - 1000))
+    memory.writeU32(ARG + 8, 1) // VCPU_SSHOTTMR_future
+    expect(call(24, [8, 0, ARG])).toBe(0)
+    clock.advance(0)
+    expect(engine.portInfo(port).pending).toBe(true)
+    expect(call(24, [8, 1, ARG])).toBe(-XEN_E.EINVAL) // another vCPU's timer
+    expect(call(24, [8, 0, 0xffff_fff8])).toBe(-XEN_E.EFAULT)
+  })
+
+  it('event_channel_op goes to the engine, which writes results back', () => {
+    const { call, memory, engine, mapShinfo, notified } = setup()
+    mapShinfo()
+    memory.writeU32(ARG, 1) // vcpu 1
+    expect(call(32, [7, ARG])).toBe(0) // bind_ipi
+    const port = memory.readU32(ARG + 4)
+    expect(port).toBeGreaterThan(0)
+    memory.writeU32(ARG, port)
+    expect(call(32, [4, ARG])).toBe(0) // send
+    expect(engine.portInfo(port).pending).toBe(true)
+    expect(notified).toEqual([1])
+    expect(call(32, [4, 0xffff_fffe])).toBe(-XEN_E.EFAULT)
+    expect(call(32, [99, ARG])).toBe(-XEN_E.ENOSYS)
+  })
+
+  it('sched_op: yield, block, shutdown, poll and their errors', () => {
+    const { call, memory, calls } = setup()
+    expect(call(29, [0, 0])).toBe(0)
+    expect(call(29, [1, 0])).toBe(0)
+    memory.writeU32(ARG, 9)
+    expect(call(29, [2, ARG])).toBe(-XEN_E.EINVAL)
+    memory.writeU32(ARG, 0)
+    expect(call(29, [2, ARG], 1)).toBe(0)
+    expect(calls).toEqual(['shutdown 0 1'])
+    // poll: ports at ARG+64
+    memory.writeU64(ARG, BigInt(ARG + 64))
+    memory.writeU32(ARG + 8, 200)
+    expect(call(29, [3, ARG])).toBe(-XEN_E.EINVAL)
+    memory.writeU32(ARG + 8, 1)
+    memory.writeU32(ARG + 64, 5000)
+    expect(call(29, [3, ARG])).toBe(-XEN_E.EINVAL)
+    memory.writeU32(ARG + 64, 3)
+    expect(call(29, [3, ARG])).toBe(0)
+    memory.writeU16(ARG, 3)
+    memory.writeU32(ARG + 4, 0)
+    expect(call(29, [4, ARG])).toBe(-XEN_E.ESRCH)
+    expect(call(29, [77, ARG])).toBe(-XEN_E.ENOSYS)
+  })
+
+  it('32-bit guests: set_timer_op takes its timeout from two registers', () => {
+    const { call, memory, engine, clock, mapShinfo } = setup(32)
+    mapShinfo()
+    memory.writeU32(ARG, 0)
+    memory.writeU32(ARG + 4, 1)
+    expect(call(32, [1, ARG], 1)).toBe(0)
+    const port = memory.readU32(ARG + 8)
+    const t = BigInt(clock.now() + 5_000_000)
+    expect(call(15, [t & 0xffff_ffffn, t >> 32n], 1)).toBe(0)
+    clock.advance(4_000_000)
+    expect(engine.portInfo(port).pending).toBe(false)
+    clock.advance(2_000_000)
+    expect(engine.portInfo(port).pending).toBe(true)
+  })
+
+  it('never throws nor fails inside, whatever the guest passes', () => {
+    const { platform, logs } = setup()
+    const regs = bootRegisters(64, 0x100000)
+    const paging = { cr0: regs.cr0, cr3: regs.cr3, cr4: regs.cr4, efer: regs.efer }
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constantFrom(12, 15, 17, 24, 29, 32, 34),
+          fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        ),
+        fc.array(
+          fc.oneof(
+            fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+            fc.integer({ min: 0, max: 40 }).map(BigInt),
+          ),
+          { minLength: 6, maxLength: 6 },
+        ),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 3 }),
+        (input, params, longMode, vcpu) => {
+          const r = platform.handle(
+            { input: BigInt(input), params, longMode, cpl: 0 },
+            { vcpu: vcpu % 2, paging },
+          )
+          expect(Number.isInteger(r)).toBe(true)
+        },
+      ),
+      { numRuns: 2000 },
+    )
+    // handle() turns an exception into -EFAULT and logs it: none may have happened.
+    expect(logs.filter((l) => l.includes('inside tsvmm'))).toEqual([])
+  })
+
+  it('encodes negative results as KVM wants them in RAX', () => {
+    expect(resultToRax(-22)).toBe(0xffff_ffff_ffff_ffean)
+    expect(resultToRax(5)).toBe(5n)
+    expect(BOOT_LAYOUT.gdt).toBeLessThan(0x1000)
+  })
+})
