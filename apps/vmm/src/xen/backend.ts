@@ -41,7 +41,16 @@ export class DeviceBackend {
   /** Failures of KVM calls, reported when the VM stops. */
   readonly errors: string[] = []
 
-  constructor(engine: EvtchnEngine, mode: ActiveDelivery, vm: Vm) {
+  /**
+   * `irqchip`: 'kernel' when the VM has the full in-kernel irqchip, whose default PIC and IOAPIC
+   * routes (the UART's IRQ 4, the PIT's IRQ 0) every KVM_SET_GSI_ROUTING must carry on.
+   */
+  constructor(
+    engine: EvtchnEngine,
+    mode: ActiveDelivery,
+    vm: Vm,
+    irqchip: 'split' | 'kernel' = 'split',
+  ) {
     this.#engine = engine
     this.#mode = mode
     if (mode === 'kernel')
@@ -50,7 +59,7 @@ export class DeviceBackend {
           setGsiRouting: (table) => vm.setGsiRouting(table),
           irqfd: (r) => vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
         },
-        { irqchip: 'split' },
+        { irqchip },
       )
   }
 

@@ -21,6 +21,10 @@ export interface XenDomainOptions {
   readonly xenVersion: number
   readonly longMode: boolean
   readonly clock: EvtchnClock
+  /** The VM has the full in-kernel irqchip (a Linux guest): keep its legacy GSI routes. */
+  readonly irqchip?: 'split' | 'kernel'
+  /** KVM keeps runstate areas (KVM_XEN_HVM_CONFIG_RUNSTATE). */
+  readonly kvmRunstate?: boolean
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
   log(level: 'warn' | 'debug', message: string): void
@@ -37,7 +41,13 @@ export class XenDomain {
   readonly #backend: DeviceBackend
 
   constructor(o: XenDomainOptions) {
-    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.domid)
+    const clock = o.clock
+    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.domid, {
+      kvmRunstate: o.kvmRunstate ?? false,
+      longMode: o.longMode,
+      // The wall time at Xen system time 0: now minus the guest's pvclock time.
+      bootWallClockNs: () => BigInt(Date.now()) * 1_000_000n - BigInt(Math.round(clock.now())),
+    })
     this.#engine = new EvtchnEngine({
       memory: o.memory,
       vcpus: o.vcpus.count,
@@ -64,7 +74,7 @@ export class XenDomain {
       shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
       log: (m) => o.log('debug', m),
     })
-    this.#backend = new DeviceBackend(this.#engine, o.delivery, o.vm)
+    this.#backend = new DeviceBackend(this.#engine, o.delivery, o.vm, o.irqchip ?? 'split')
   }
 
   /** Handles one hypercall; returns what the guest gets in RAX (signed). Never throws. */
