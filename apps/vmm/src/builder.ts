@@ -8,11 +8,17 @@
 // xen_shinfo_test.c creates the in-kernel irqchip), so Linux's legacy timer check, its PIC masking
 // and the UART's ISA IRQ need no userspace interrupt controller; the qemu64-like CPU model; and
 // only the bootstrap vCPU started: the others wait in KVM for the guest's INIT/SIPI.
+
+import { readFileSync } from 'node:fs'
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, isKvmError, Kvm, type Vcpu, type Vm } from '@tsvmm/kvm-sys'
 import { type EvtchnClock, monotonicClock } from '@tsvmm/xen-evtchn'
-import { readFileSync } from 'node:fs'
-import { BOOT_AREA_END, type BootRegisters, bootRegisters, writeBootStructures } from './boot/boot.js'
+import {
+  BOOT_AREA_END,
+  type BootRegisters,
+  bootRegisters,
+  writeBootStructures,
+} from './boot/boot.js'
 import { looksLikeBzImage } from './boot/bzimage.js'
 import { ramRanges } from './boot/e820.js'
 import { checkImageFits, type GuestImage, loadElfFile } from './boot/elf.js'
@@ -70,7 +76,10 @@ function readInput(what: string, path: string): Uint8Array {
   try {
     return readFileSync(path)
   } catch (e) {
-    throw new VmmError('usage', `cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'EIO'}`)
+    throw new VmmError(
+      'usage',
+      `cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'EIO'}`,
+    )
   }
 }
 

@@ -93,11 +93,23 @@ export function vcpuStopStop(vcpu: number, s: VcpuStop): StopDecision | undefine
  * i8042 line the FADT reset register points at, or a triple fault) is a stop with exit 0 under
  * --no-reboot, else exit 1, since tsvmm does not restart guests.
  */
-export function platformStop(event: 'poweroff' | 'reset', vcpu: number, noReboot: boolean): StopDecision {
+export function platformStop(
+  event: 'poweroff' | 'reset',
+  vcpu: number,
+  noReboot: boolean,
+): StopDecision {
   if (event === 'poweroff')
-    return { reason: 'poweroff', message: `the guest powered off (ACPI S5, vCPU ${vcpu})`, exitCode: EXIT.OK }
+    return {
+      reason: 'poweroff',
+      message: `the guest powered off (ACPI S5, vCPU ${vcpu})`,
+      exitCode: EXIT.OK,
+    }
   return noReboot
-    ? { reason: 'reboot', message: `the guest rebooted (vCPU ${vcpu}): stopped (--no-reboot)`, exitCode: EXIT.OK }
+    ? {
+        reason: 'reboot',
+        message: `the guest rebooted (vCPU ${vcpu}): stopped (--no-reboot)`,
+        exitCode: EXIT.OK,
+      }
     : {
         reason: 'reboot',
         message: `the guest rebooted (vCPU ${vcpu}); tsvmm does not restart guests (--no-reboot makes this a stop)`,

@@ -60,7 +60,11 @@ export function platformBus(state: PlatformState, sink: PlatformSink): PortBus {
   })
   bus.add(COM1.base, 8, uart)
   bus.add(I8042_PORTS.DATA, 5, new I8042(() => sink.reset()))
-  bus.add(ACPI_PM.evt, ACPI_PM.evtLen + ACPI_PM.cntLen, new AcpiPm(words.subarray(PM_AT, WORDS), () => sink.powerOff()))
+  bus.add(
+    ACPI_PM.evt,
+    ACPI_PM.evtLen + ACPI_PM.cntLen,
+    new AcpiPm(words.subarray(PM_AT, WORDS), () => sink.powerOff()),
+  )
   return bus
 }
 
