@@ -60,6 +60,8 @@ export interface BuiltVm {
   readonly kvmRunstate: boolean
 }
 
+/** The time-stamp counter MSR. */
+const IA32_TSC = 0x10
 /** Where KVM puts the VMX real-mode TSS (3 pages below the BIOS area, as QEMU and Firecracker). */
 const TSS_ADDR = 0xfffbd000
 
@@ -258,6 +260,10 @@ function createVcpus(
     // The test guests' contract: every vCPU starts at the entry (KVM would hold the APs for SIPI).
     if (!linux) vcpu.setMpState(0)
   }
+  // One TSC for all: host writes of the same IA32_TSC value close together make KVM match the
+  // vCPUs' offsets (kvm_synchronize_tsc), as QEMU's reset does; else Linux measures a warp
+  // between the BSP and an AP started later and marks the TSC unstable.
+  if (linux) for (const v of vcpus) v.setMsrs([{ index: IA32_TSC, data: 0n }])
   return vcpus
 }
 
