@@ -1,17 +1,44 @@
 #!/usr/bin/env node
-// Runs a test tier and ends with the plain line "N passed, N failed" that CI reads
+// Runs a test tier and ends with the plain line "N passed, N failed[, N skipped]" that CI reads
 // (vitest's own summary is per package and not in that form).
 //   unit: every package's unit tests, through turbo (builds what each needs first)
 //   kvm:  the *.kvm.test.ts suites, on /dev/kvm or inside tools/kvm-host
-import { spawnSync } from 'node:child_process'
+// Each step shows one line (each package built, each package's test count, the KVM host's steps,
+// each KVM suite); the tools' full output goes to a log file, named when something fails.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { countResults } from './test-results.mjs'
+import { openLog, runLogged, turboTaskLine } from './progress.mjs'
+import { countResults, tierOutcome } from './test-results.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const tier = process.argv[2]
-const run = (cmd, args) =>
-  spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env }).status ?? 1
+const log = openLog(`test-${tier}`)
+const seen = new Set()
+/** Lines of each turbo task, to show a failing task's own error lines. */
+const taskLines = new Map()
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
+const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*m/g, '')
+const show = (line) => {
+  const l = stripAnsi(line)
+  const task = /^(@?[\w./-]+:[\w:-]+): (.*)$/.exec(l)
+  if (task) {
+    const lines = taskLines.get(task[1]) ?? []
+    lines.push(task[2])
+    taskLines.set(task[1], lines)
+    const p = turboTaskLine(l, seen)
+    if (p && !/:test$/.test(task[1])) console.log(`  ${p}`)
+    const count = /^\s*Tests\s+(.*)$/.exec(task[2])
+    if (count && /:test$/.test(task[1]))
+      console.log(`  test ${task[1].replace(/:test$/, '')}: ${count[1]}`)
+    if (/^\s*(FAIL|×|ERR_|Error:)/.test(task[2])) console.log(`    ${task[1]}: ${task[2].trim()}`)
+    return
+  }
+  // kvm-host's own steps, and vitest's per-file lines of the KVM suites.
+  if (l.startsWith('kvm-host: ')) console.log(`  ${l.slice(10)}`)
+  else if (/^\s*(✓|×|❯|FAIL|Test Files|Tests)\s/.test(l)) console.log(`  ${l.trim()}`)
+}
+const run = (cmd, args) => runLogged(cmd, args, { log, cwd: root, onLine: show })
+const TURBO = ['exec', 'turbo', 'run', '--log-order=grouped', '--output-logs=full']
 
 function workspaceDirs() {
   return ['packages', 'apps', 'tools'].flatMap((top) =>
@@ -28,13 +55,16 @@ let reports
 if (tier === 'unit') {
   reports = workspaceDirs().map((d) => join(d, 'test-results', 'unit.json'))
   for (const r of reports) rmSync(r, { force: true })
-  status = run('pnpm', ['exec', 'turbo', 'run', 'test', ...process.argv.slice(3)])
+  console.log('test: building every package, then the unit tests of each (turbo)')
+  status = await run('pnpm', [...TURBO, 'test', ...process.argv.slice(3)])
 } else if (tier === 'kvm') {
   reports = [join(root, 'test-results', 'kvm.json')]
   rmSync(reports[0], { force: true })
-  status = run('pnpm', ['exec', 'turbo', 'run', 'build'])
+  console.log('test:kvm: building every package (turbo)')
+  status = await run('pnpm', [...TURBO, 'build'])
   if (status === 0) {
-    status = run('node', [
+    console.log('test:kvm: the *.kvm.test.ts suites on real KVM')
+    status = await run('node', [
       'tools/kvm-host/cli.mjs',
       '--collect',
       'test-results',
@@ -52,11 +82,16 @@ if (tier === 'unit') {
   process.exit(2)
 }
 
-const { passed, failed, missing } = countResults(
+const counts = countResults(
   reports.filter((r) => existsSync(r)).map((r) => JSON.parse(readFileSync(r, 'utf8'))),
 )
 if (tier === 'kvm' && !existsSync(reports[0]))
   console.error('kvm: no test report came back from the KVM host')
-const failedTotal = failed + missing + (status !== 0 && failed === 0 ? 1 : 0)
-console.log(`${passed} passed, ${failedTotal} failed`)
-process.exit(status !== 0 || failedTotal > 0 ? 1 : 0)
+if (counts.skipped > 0)
+  console.error(
+    `${tier}: ${counts.skipped} test(s) skipped; the project allows none, so the run fails`,
+  )
+const { line, exitCode } = tierOutcome({ status, ...counts })
+if (exitCode !== 0) console.error(`test: the full log is ${log.path}`)
+console.log(line)
+process.exit(exitCode)

@@ -39,6 +39,20 @@ const runtime = ['start.S', 'runtime.c', 'xenguest.c']
 const guests = [
   { name: 'demo', sources: [...runtime, 'demo.c'], widths: [64, 32] },
   { name: 'fuzz', sources: [...runtime, 'fuzz.c'], widths: [64, 32] },
+  // The demo built to report one failed check, and built to crash in the middle of its run: the
+  // VMM's failure paths (exit code 1) on real guests.
+  {
+    name: 'demo-fail',
+    sources: [...runtime, 'demo.c'],
+    widths: [64],
+    defines: ['-DDEMO_PLANTED_FAILURE'],
+  },
+  {
+    name: 'demo-crash',
+    sources: [...runtime, 'demo.c'],
+    widths: [64],
+    defines: ['-DDEMO_CRASH_MIDWAY'],
+  },
   { name: 'bench', sources: ['bench.S'], widths: [64, 32] },
   { name: 'triple-fault', sources: ['misbehave.S'], widths: [64], defines: ['-DTRIPLE_FAULT'] },
   { name: 'spin', sources: ['misbehave.S'], widths: [64], defines: ['-DSPIN'] },

@@ -172,7 +172,7 @@ export function buildVm(spec: VmSpec): BuiltVm {
       for (const s of image.segments) memory.write(s.gpa, s.data)
       regs = bootRegisters(image.width, image.entry)
     }
-    if (spec.xen !== false) configureXen(vm, spec, image, delivery)
+    if (spec.xen !== false) configureXen(vm, spec, delivery)
     const vcpus = createVcpus(kvm, vm, spec, regs, delivery, linux !== undefined)
     const kvmRunstate = kvm.capabilities().xenHvm.features.RUNSTATE === true
     return { kvm, vm, vcpus, memory, image, delivery, linux: linux !== undefined, kvmRunstate }
@@ -188,14 +188,14 @@ export function xenVersionWord(spec: Pick<RunConfig, 'xenVersion'>): number {
   return (spec.xenVersion.major << 16) | spec.xenVersion.minor
 }
 
-function configureXen(vm: Vm, spec: VmSpec, image: GuestImage, delivery: ActiveDelivery): void {
+function configureXen(vm: Vm, spec: VmSpec, delivery: ActiveDelivery): void {
   const kernel = delivery === 'kernel'
   vm.xenHvmConfig({
     flags:
       abi.KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL | (kernel ? abi.KVM_XEN_HVM_CONFIG_EVTCHN_SEND : 0),
     msr: XEN_HYPERCALL_MSR,
   })
-  vm.xenHvmSetAttr({ type: 'LONG_MODE', longMode: image.width === 64 })
+  // LONG_MODE, like every event channel attribute, is the kernel offload's (xen/events.ts).
   if (kernel) vm.xenHvmSetAttr({ type: 'XEN_VERSION', version: xenVersionWord(spec) })
 }
 
@@ -229,7 +229,6 @@ function createVcpus(
         perVcpuUpcallVector: true,
       }),
     )
-    if (delivery === 'kernel') vcpu.xenVcpuSetAttr({ type: 'VCPU_ID', vcpuId: i })
     // Linux: the APs keep KVM's reset state and wait for the guest's INIT/SIPI.
     if (linux && i > 0) continue
     const s = vcpu.getSregs()

@@ -24,6 +24,7 @@ import { EXIT, type ExitCode, VmmError } from './errors.js'
 import {
   guestShutdownStop,
   platformStop,
+  runVerdict,
   type StopDecision,
   type StopReason,
   vcpuStopStop,
@@ -47,6 +48,8 @@ export interface RunOutcome {
   results: CheckResult[]
   passed: number
   failed: number
+  /** Exceptions inside tsvmm's hypercall handlers (each a tsvmm bug; the guest got -EFAULT). */
+  vmmBugs: number
   /** Exits to userspace, all vCPUs. */
   exits: number
   /** From starting the vCPU threads to the stop decision. */
@@ -92,6 +95,7 @@ export class Machine {
   readonly #serial = new ConsoleLines()
   readonly #results: CheckResult[] = []
   #protocolErrors = 0
+  #vmmBugs = 0
   #passed = 0
   #failed = 0
   #stop: StopDecision | undefined
@@ -121,11 +125,16 @@ export class Machine {
         domid: GUEST_DOMID,
         xenVersion: xenVersionWord(config),
         longMode: this.#width === 64,
+        xen: config.xen !== false,
         clock: engineClock(built.vm, (m) => out.log('warn', m)),
         irqchip: built.linux ? 'kernel' : 'split',
         kvmRunstate: built.kvmRunstate,
         shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
         log: (level, m) => out.log(level, m),
+        bug: (m) => {
+          this.#vmmBugs++
+          out.log('warn', `tsvmm bug: ${m}`)
+        },
       })
     } catch (e) {
       this.#vm.close()
@@ -233,10 +242,9 @@ export class Machine {
       this.#timers.push(setInterval(() => this.#drainSerial(ring.drain()), 10))
       this.#drainSerialAtEnd = () => this.#drainSerial(ring.drain())
     }
-    if (this.#delivery === 'user') {
-      // Userspace irqfd routes: drain the backend's eventfds as KVM's irqfd worker would.
-      this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
-    }
+    // The backend's eventfds: guest sends the kernel took, and in user delivery the irqfd writes
+    // that KVM's irqfd worker would have turned into events.
+    this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
   }
 
   #drainSerialAtEnd: (() => void) | undefined
@@ -308,11 +316,7 @@ export class Machine {
     }
     const failed = this.#failed + this.#protocolErrors
     const passed = this.#passed
-    let { exitCode, message } = stop
-    if (stop.reason === 'poweroff' && failed > 0) {
-      exitCode = EXIT.GUEST_FAILED
-      message = `${message}; ${failed} check(s) failed`
-    }
+    const { exitCode, message } = runVerdict(stop, failed, this.#vmmBugs)
     return {
       exitCode,
       reason: stop.reason,
@@ -322,6 +326,7 @@ export class Machine {
       results: [...this.#results],
       passed,
       failed,
+      vmmBugs: this.#vmmBugs,
       exits: this.#threads.exitCount(),
       runMs: Number((this.#stoppedAt || process.hrtime.bigint()) - this.#started) / 1e6,
       ...(this.#window !== undefined && {

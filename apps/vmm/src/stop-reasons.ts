@@ -116,3 +116,26 @@ export function platformStop(
         exitCode: EXIT.GUEST_FAILED,
       }
 }
+
+/**
+ * A run's exit code and message from how it stopped and what it counted. A power-off is a pass
+ * only with no failed check (else 1: the guest said something is wrong). An exception inside a
+ * tsvmm hypercall handler is a tsvmm bug whatever the guest made of its -EFAULT: the run ends
+ * with EXIT.INTERNAL (70) unless it already failed harder (the VM failed, or a signal stopped it).
+ */
+export function runVerdict(
+  stop: StopDecision,
+  failedChecks: number,
+  vmmBugs: number,
+): { exitCode: ExitCode; message: string } {
+  let { exitCode, message } = stop
+  if (stop.reason === 'poweroff' && failedChecks > 0) {
+    exitCode = EXIT.GUEST_FAILED
+    message = `${message}; ${failedChecks} check(s) failed`
+  }
+  if (vmmBugs > 0) {
+    message = `${message}; ${vmmBugs} tsvmm bug(s) in hypercall handlers`
+    if (exitCode === EXIT.OK || exitCode === EXIT.GUEST_FAILED) exitCode = EXIT.INTERNAL
+  }
+  return { exitCode, message }
+}

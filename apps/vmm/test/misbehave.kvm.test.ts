@@ -1,7 +1,13 @@
 // Guests that misbehave on real KVM: each ends with a clear message and the documented exit code,
 // and never leaves tsvmm running.
 import { describe, expect, it } from 'vitest'
+import { CHECKS_FILE } from '../src/cli/demo.js'
+import { type CheckList, expectedChecks, loadCheckLists } from '../src/cli/expected-checks.js'
 import { guest, tsvmm } from './tsvmm-child.js'
+
+const lists = loadCheckLists(CHECKS_FILE)
+const names = (run: { results: { vcpu: number; name: string }[] }) =>
+  run.results.map((r) => `${r.vcpu}:${r.name}`).sort()
 
 describe('misbehaving guests', () => {
   it('a triple fault stops the VM with exit code 3', async () => {
@@ -50,8 +56,49 @@ describe('misbehaving guests', () => {
       '--timeout',
       '100',
     ])
+    // Every check it owes, all passed: zero results must not pass.
+    expect(names(run), run.stderr).toEqual(expectedChecks(lists.fuzz as CheckList, 1, 'kernel'))
     expect(run.results.filter((r) => !r.passed)).toEqual([])
+    expect(run.end).toMatchObject({ reason: 'poweroff', exitCode: 0, vmmBugs: 0 })
     expect(run.code).toBe(0)
+  })
+
+  it('a guest that reports a failed check powers off with exit code 1', async () => {
+    const run = await tsvmm([
+      'run',
+      guest('demo-fail64.elf'),
+      '--json',
+      '--console',
+      'none',
+      '--timeout',
+      '100',
+    ])
+    expect(names(run), run.stderr).toEqual(
+      [...expectedChecks(lists.demo as CheckList, 1, 'kernel'), '0:planted_failure'].sort(),
+    )
+    expect(run.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['planted_failure'])
+    expect(run.end).toMatchObject({ reason: 'poweroff', exitCode: 1, failed: 1 })
+    expect(run.code).toBe(1)
+  })
+
+  it('a guest that crashes in the middle of its run stops with exit code 1', async () => {
+    const run = await tsvmm([
+      'run',
+      guest('demo-crash64.elf'),
+      '--json',
+      '--console',
+      'none',
+      '--timeout',
+      '100',
+    ])
+    // The checks before the crash passed, its exception handler reported the fault, and the
+    // checks after it never ran.
+    const got = names(run)
+    expect(got, run.stderr).toEqual(expect.arrayContaining(['0:ipi', '0:loopback_interdomain']))
+    expect(run.results.filter((r) => !r.passed).map((r) => r.name)).toEqual(['exception'])
+    expect(got).not.toContain('0:alive')
+    expect(run.end).toMatchObject({ reason: 'crash', exitCode: 1 })
+    expect(run.code).toBe(1)
   })
 })
 

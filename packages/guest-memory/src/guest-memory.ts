@@ -1,7 +1,7 @@
 // Guest physical memory: a set of non-overlapping regions, each backed by a Uint8Array over any
 // buffer (plain, SharedArrayBuffer, or the external ArrayBuffer kvm-sys maps for the VM). Every
 // access is bounds-checked against one region before any byte moves.
-import { GuestMemoryError } from './errors.js'
+import { describe, GuestMemoryError, type GuestMemoryFault } from './errors.js'
 
 /** One range of guest RAM: `bytes[i]` is the byte at guest physical address `gpa + i`. */
 export interface GuestMemoryRegion {
@@ -49,6 +49,38 @@ function isAddress(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0
 }
 
+// The brand check behind `Object.prototype.toString` for typed arrays: true only for a real
+// Uint8Array (or Buffer), also from another realm, never for an object that merely inherits
+// Uint8Array.prototype or a proxy of one.
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)?.get as (this: unknown) => string | undefined
+
+function isUint8Array(v: unknown): v is Uint8Array {
+  return typedArrayTag.call(v) === 'Uint8Array'
+}
+
+function badRegion(gpa: unknown, length: unknown, why: string): GuestMemoryError {
+  return new GuestMemoryError(
+    typeof gpa === 'number' ? gpa : Number.NaN,
+    typeof length === 'number' ? length : 0,
+    'invalid-region',
+    why,
+  )
+}
+
+// Reads one region's fields once (a getter could answer differently the second time).
+function regionOf(r: unknown): Region | null {
+  if (r === null || typeof r !== 'object')
+    throw badRegion(Number.NaN, 0, `${describe(r)} is not a region`)
+  const { gpa, bytes } = r as { gpa: unknown; bytes: unknown }
+  if (!isUint8Array(bytes)) throw badRegion(gpa, 0, 'bytes must be a Uint8Array')
+  if (typeof gpa !== 'number' || !isAddress(gpa) || bytes.length > ADDRESS_LIMIT - gpa)
+    throw badRegion(gpa, bytes.length, 'the region is outside the addressable range')
+  return bytes.length > 0 ? new Region(gpa, bytes) : null
+}
+
 /**
  * Guest physical memory made of regions. Reads and writes are bounds-checked: an access outside
  * guest RAM, or one that runs off the end of a region, throws {@link GuestMemoryError} and touches
@@ -67,25 +99,30 @@ export class GuestMemory {
   #last: Region | undefined
 
   /**
-   * @param regions guest RAM ranges, in any order. Each `gpa` and `gpa + bytes.length` must be
-   *   safe integers; regions may not overlap (`RangeError`). Empty regions are ignored.
+   * @param regions guest RAM ranges, in any order. Each `bytes` must be a Uint8Array, `gpa` and
+   *   `gpa + bytes.length` safe integers, and regions may not overlap; anything else throws
+   *   GuestMemoryError with fault `invalid-region`. Empty regions are ignored.
    */
-  constructor(regions: readonly GuestMemoryRegion[]) {
+  constructor(regions: Iterable<GuestMemoryRegion>) {
     const sorted: Region[] = []
-    for (const r of regions) {
-      if (!(r.bytes instanceof Uint8Array))
-        throw new TypeError('guest memory: bytes must be a Uint8Array')
-      if (!isAddress(r.gpa) || r.bytes.length > ADDRESS_LIMIT - r.gpa)
-        throw new RangeError(`guest memory: region at ${r.gpa} is outside the addressable range`)
-      if (r.bytes.length > 0) sorted.push(new Region(r.gpa, r.bytes))
+    if (
+      regions === null ||
+      typeof (regions as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function'
+    )
+      throw badRegion(Number.NaN, 0, 'regions must be an iterable of { gpa, bytes }')
+    for (const r of regions as Iterable<unknown>) {
+      const region = regionOf(r)
+      if (region !== null) sorted.push(region)
     }
     sorted.sort((a, b) => a.gpa - b.gpa)
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1] as Region
       const cur = sorted[i] as Region
       if (cur.gpa < prev.end)
-        throw new RangeError(
-          `guest memory: region 0x${cur.gpa.toString(16)} overlaps region 0x${prev.gpa.toString(16)}-0x${prev.end.toString(16)}`,
+        throw badRegion(
+          cur.gpa,
+          cur.bytes.length,
+          `it overlaps region 0x${prev.gpa.toString(16)}-0x${prev.end.toString(16)}`,
         )
     }
     this.#regions = sorted
@@ -113,18 +150,21 @@ export class GuestMemory {
     return this.bytes(gpa, length).slice()
   }
 
-  /** Copies `target.length` bytes at `gpa` into `target`. */
+  /** Copies `target.length` bytes at `gpa` into `target` (a Uint8Array). */
   readInto(gpa: number, target: Uint8Array): void {
+    checkBuffer(gpa, target, 'target')
     target.set(this.bytes(gpa, target.length))
   }
 
-  /** Copies `data` into guest memory at `gpa`. */
+  /** Copies `data` (a Uint8Array) into guest memory at `gpa`. */
   write(gpa: number, data: Uint8Array): void {
+    checkBuffer(gpa, data, 'data')
     this.bytes(gpa, data.length).set(data)
   }
 
-  /** Sets `length` bytes at `gpa` to `value`. */
+  /** Sets `length` bytes at `gpa` to the byte `value` (0-255). */
   fill(gpa: number, length: number, value = 0): void {
+    checkUint(gpa, length, value, 0xff)
     this.bytes(gpa, length).fill(value)
   }
 
@@ -154,21 +194,21 @@ export class GuestMemory {
 
   /** Writes the byte `value` (0-255) at `gpa`. */
   writeU8(gpa: number, value: number): void {
-    checkUint(value, 0xff)
+    checkUint(gpa, 1, value, 0xff)
     const r = this.#region(gpa, 1)
     r.view.setUint8(gpa - r.gpa, value)
   }
 
   /** Writes `value` (0-0xffff) as a little-endian u16 at `gpa`. */
   writeU16(gpa: number, value: number): void {
-    checkUint(value, 0xffff)
+    checkUint(gpa, 2, value, 0xffff)
     const r = this.#region(gpa, 2)
     r.view.setUint16(gpa - r.gpa, value, true)
   }
 
   /** Writes `value` (0-0xffffffff) as a little-endian u32 at `gpa`. */
   writeU32(gpa: number, value: number): void {
-    checkUint(value, 0xffff_ffff)
+    checkUint(gpa, 4, value, 0xffff_ffff)
     const r = this.#region(gpa, 4)
     r.view.setUint32(gpa - r.gpa, value, true)
   }
@@ -176,7 +216,7 @@ export class GuestMemory {
   /** Writes `value` (0 to 2^64-1) as a little-endian u64 at `gpa`. */
   writeU64(gpa: number, value: bigint): void {
     if (typeof value !== 'bigint' || value < 0n || value >= U64_LIMIT)
-      throw new RangeError(`guest memory: ${String(value)} is not a u64`)
+      throw new GuestMemoryError(gpa, 8, 'invalid-value', `${describe(value)} is not a u64 bigint`)
     const r = this.#region(gpa, 8)
     r.view.setBigUint64(gpa - r.gpa, value, true)
   }
@@ -202,28 +242,28 @@ export class GuestMemory {
 
   /** Atomically writes the u32 lane at 4-aligned `gpa`. */
   atomicStore32(gpa: number, value: number): void {
-    checkUint(value, 0xffff_ffff)
+    checkUint(gpa, 4, value, 0xffff_ffff)
     const r = this.#lane(gpa)
     Atomics.store(r.lanes as Int32Array, (gpa - r.laneGpa) >> 2, value | 0)
   }
 
   /** Atomically replaces the u32 lane at 4-aligned `gpa` with `value`; returns the old value. */
   atomicExchange32(gpa: number, value: number): number {
-    checkUint(value, 0xffff_ffff)
+    checkUint(gpa, 4, value, 0xffff_ffff)
     const r = this.#lane(gpa)
     return Atomics.exchange(r.lanes as Int32Array, (gpa - r.laneGpa) >> 2, value | 0) >>> 0
   }
 
   /** Atomically ORs `bits` into the u32 lane at 4-aligned `gpa`; returns the old value. */
   atomicOr32(gpa: number, bits: number): number {
-    checkUint(bits, 0xffff_ffff)
+    checkUint(gpa, 4, bits, 0xffff_ffff)
     const r = this.#lane(gpa)
     return Atomics.or(r.lanes as Int32Array, (gpa - r.laneGpa) >> 2, bits | 0) >>> 0
   }
 
   /** Atomically ANDs `bits` into the u32 lane at 4-aligned `gpa`; returns the old value. */
   atomicAnd32(gpa: number, bits: number): number {
-    checkUint(bits, 0xffff_ffff)
+    checkUint(gpa, 4, bits, 0xffff_ffff)
     const r = this.#lane(gpa)
     return Atomics.and(r.lanes as Int32Array, (gpa - r.laneGpa) >> 2, bits | 0) >>> 0
   }
@@ -256,7 +296,7 @@ export class GuestMemory {
     const byte = gpa + Math.floor(bit / 8)
     const laneAt = byte - (byte % 4)
     const r = this.#find(byte, 1)
-    if (r === undefined) throw new GuestMemoryError(byte, 1, 'unmapped')
+    if (r === undefined) throw new GuestMemoryError(byte, 1, this.#fault(byte, 1))
     if (r.lanes === null || laneAt < r.laneGpa || laneAt + 4 > r.laneGpa + r.lanes.length * 4)
       throw new GuestMemoryError(byte, 1, 'unaligned')
     return [r, (laneAt - r.laneGpa) >> 2, 1 << (((byte % 4) << 3) | (bit % 8))]
@@ -282,7 +322,8 @@ export class GuestMemory {
       if (r === undefined) return undefined
       this.#last = r
     }
-    return gpa + length <= r.end ? r : undefined
+    // A detached buffer (kvm-sys removed the region or closed the VM) reads as length 0.
+    return gpa + length <= r.end && r.bytes.byteLength !== 0 ? r : undefined
   }
 
   #containing(gpa: number): Region | undefined {
@@ -299,14 +340,26 @@ export class GuestMemory {
     return undefined
   }
 
-  #fault(gpa: number, length: number) {
+  #fault(gpa: number, length: number): GuestMemoryFault {
     if (!isAddress(gpa) || !isAddress(length) || length > ADDRESS_LIMIT - gpa)
-      return 'invalid-address' as const
-    return this.#containing(gpa) === undefined ? ('unmapped' as const) : ('crosses-region' as const)
+      return 'invalid-address'
+    const r = this.#containing(gpa)
+    if (r === undefined) return 'unmapped'
+    return r.bytes.byteLength === 0 ? 'detached' : 'crosses-region'
   }
 }
 
-function checkUint(value: number, max: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > max)
-    throw new RangeError(`guest memory: ${value} is not in 0..${max}`)
+function checkUint(gpa: number, length: number, value: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+    throw new GuestMemoryError(
+      gpa,
+      length,
+      'invalid-value',
+      `${describe(value)} is not in 0..${max}`,
+    )
+}
+
+function checkBuffer(gpa: number, b: unknown, what: string): asserts b is Uint8Array {
+  if (!isUint8Array(b))
+    throw new GuestMemoryError(gpa, 0, 'invalid-value', `${what} must be a Uint8Array`)
 }

@@ -39,18 +39,21 @@ describe('regions', () => {
   it('rejects overlapping regions', () => {
     const a = { gpa: 0x1000, bytes: new Uint8Array(0x1000) }
     const b = { gpa: 0x1fff, bytes: new Uint8Array(0x10) }
-    expect(() => new GuestMemory([a, b])).toThrow(RangeError)
+    expect(fault(() => new GuestMemory([a, b]))).toMatchObject({
+      fault: 'invalid-region',
+      code: 'EINVAL',
+      errno: -22,
+    })
     expect(() => new GuestMemory([b, a])).toThrow(/overlaps/)
     // Touching is not overlapping.
     expect(() => new GuestMemory([a, { gpa: 0x2000, bytes: new Uint8Array(1) }])).not.toThrow()
   })
 
   it('rejects regions outside the safe-integer address space', () => {
-    expect(() => new GuestMemory([{ gpa: -1, bytes: new Uint8Array(1) }])).toThrow(RangeError)
-    expect(() => new GuestMemory([{ gpa: 0.5, bytes: new Uint8Array(1) }])).toThrow(RangeError)
-    expect(
-      () => new GuestMemory([{ gpa: Number.MAX_SAFE_INTEGER, bytes: new Uint8Array(2) }]),
-    ).toThrow(RangeError)
+    for (const gpa of [-1, 0.5, Number.MAX_SAFE_INTEGER])
+      expect(fault(() => new GuestMemory([{ gpa, bytes: new Uint8Array(2) }])).fault).toBe(
+        'invalid-region',
+      )
   })
 
   it('works over a sub-array of a larger buffer', () => {
@@ -169,12 +172,12 @@ describe('little-endian values', () => {
 
   it('rejects values that do not fit', () => {
     const { mem } = twoRegions()
-    expect(() => mem.writeU8(0x1000, 256)).toThrow(RangeError)
-    expect(() => mem.writeU16(0x1000, -1)).toThrow(RangeError)
-    expect(() => mem.writeU32(0x1000, 2 ** 32)).toThrow(RangeError)
-    expect(() => mem.writeU32(0x1000, 1.5)).toThrow(RangeError)
-    expect(() => mem.writeU64(0x1000, 1n << 64n)).toThrow(RangeError)
-    expect(() => mem.writeU64(0x1000, -1n)).toThrow(RangeError)
+    expect(fault(() => mem.writeU8(0x1000, 256)).fault).toBe('invalid-value')
+    expect(fault(() => mem.writeU16(0x1000, -1)).fault).toBe('invalid-value')
+    expect(fault(() => mem.writeU32(0x1000, 2 ** 32)).fault).toBe('invalid-value')
+    expect(fault(() => mem.writeU32(0x1000, 1.5)).fault).toBe('invalid-value')
+    expect(fault(() => mem.writeU64(0x1000, 1n << 64n)).fault).toBe('invalid-value')
+    expect(fault(() => mem.writeU64(0x1000, -1n)).fault).toBe('invalid-value')
   })
 
   it('bytes() is a live view, read() a copy', () => {

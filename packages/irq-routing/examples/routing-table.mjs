@@ -15,7 +15,7 @@ const vcpu = vm.createVcpu(0)
 vcpu.xenVcpuSetAttr({ type: 'VCPU_INFO', gpa: 0x11000n })
 
 // A Vm is a RoutingKernel: setGsiRouting(bytes) and irqfd({ fd, gsi, deassign, resampleFd })
-const table = new RoutingTable(vm, { maxRoutes: kvm.checkExtension(abi.KVM_CAP_IRQ_ROUTING) })
+const table = new RoutingTable(vm, { maxRoutes: kvm.checkExtension(abi.Cap.IRQ_ROUTING) })
 const gsi = table.allocateGsi() // 24: the lowest GSI above the legacy irqchip range
 table.add({ gsi, type: 'xenEvtchn', port: 3, vcpu: 0 })
 const eventfd = EventFd.create()

@@ -2,16 +2,16 @@
 // (staged), GSI allocation, and the irqfds bound to GSIs. KVM_SET_GSI_ROUTING replaces the whole
 // table, so every commit sends all routes; a rejected commit leaves KVM's previous table in force
 // and this model returns to it. irqfds are assigned only once their route is in KVM, and
-// deassigned before their route leaves it.
+// deassigned before their route leaves it. Both tables are kept encoded (encoded-table.ts): an
+// edit rewrites the entries it touches, and the staged bytes are always ready to send.
 
-import { encodedSize, encodeRouting } from './codec.js'
 import { describe } from './describe.js'
-import { entryShapeError, normalizeEntry, type RoutingEntry } from './entry.js'
+import { EncodedTable } from './encoded-table.js'
+import { entryShapeError, type RoutingEntry } from './entry.js'
 import { RoutingError } from './errors.js'
 import { defaultIrqchipRoutes, LEGACY_GSI_COUNT } from './legacy.js'
 import {
   type AcceptedRoute,
-  checkRouting,
   entryRuleError,
   type ResolvedValidateOptions,
   resolveValidateOptions,
@@ -63,22 +63,20 @@ interface Irqfd {
 /**
  * The GSI routing table of one VM. Edits (`add`, `replace`, `remove`, `releaseGsi`) are staged
  * and checked against KVM's rules at once; `commit` sends the whole staged table with
- * KVM_SET_GSI_ROUTING. If the kernel (or the validator) rejects it, the staged edits are dropped
+ * KVM_SET_GSI_ROUTING. If the kernel rejects it, the staged edits are dropped
  * and the table is again what KVM has.
  */
 export class RoutingTable {
   readonly #kernel: RoutingKernel
   readonly #options: ResolvedValidateOptions
-  /** gsi -> routes, what KVM has */
-  #committed: Map<number, RoutingEntry[]>
-  /** gsi -> routes, being edited */
-  #staged: Map<number, RoutingEntry[]>
-  #stagedCount: number
+  /** what KVM has */
+  readonly #committed = new EncodedTable()
+  /** being edited */
+  readonly #staged = new EncodedTable()
   #dirty = false
   /** GSIs handed out by allocateGsi and not yet released */
   readonly #allocated = new Set<number>()
   readonly #irqfds: Irqfd[] = []
-  #buffer = new Uint8Array(0)
 
   /** `kernel` receives the ioctls; `options` are the validator's, plus the initial table. */
   constructor(kernel: RoutingKernel, options: RoutingTableOptions = {}) {
@@ -88,16 +86,13 @@ export class RoutingTable {
     if (initial !== 'default' && initial !== 'empty') {
       throw new RoutingError('options', `initial ${describe(initial)} is not 'default' or 'empty'`)
     }
-    this.#committed = new Map()
     if (initial === 'default') {
+      // already in GSI order
       for (const route of defaultIrqchipRoutes()) {
-        const onGsi = this.#committed.get(route.gsi)
-        if (onGsi) onGsi.push(route)
-        else this.#committed.set(route.gsi, [route])
+        this.#committed.insert(this.#committed.count, route)
       }
     }
-    this.#staged = cloneTable(this.#committed)
-    this.#stagedCount = countRoutes(this.#staged)
+    this.#staged.copyFrom(this.#committed)
   }
 
   /** The most routes (and the GSI limit) this table accepts. */
@@ -112,7 +107,7 @@ export class RoutingTable {
 
   /** Number of staged routes. */
   get size(): number {
-    return this.#stagedCount
+    return this.#staged.count
   }
 
   /**
@@ -149,11 +144,11 @@ export class RoutingTable {
    * same GSI; a RoutingError names the broken rule and nothing is staged then.
    */
   add(entry: RoutingEntry): void {
-    const route = this.#checked(entry, this.#staged.get(entry?.gsi) ?? [], this.#stagedCount + 1)
-    const onGsi = this.#staged.get(route.gsi)
-    if (onGsi) onGsi.push(route)
-    else this.#staged.set(route.gsi, [route])
-    this.#stagedCount++
+    const shape = entryShapeError(entry, undefined)
+    if (shape) throw shape
+    const [start, end] = this.#staged.range(entry.gsi)
+    this.#checked(entry, this.#staged.entries(start, end), this.#staged.count + 1)
+    this.#staged.insert(end, entry)
     this.#dirty = true
   }
 
@@ -162,63 +157,66 @@ export class RoutingTable {
    * stay bound: KVM moves them to the new routes. All or nothing.
    */
   replace(gsi: number, entries: readonly RoutingEntry[]): void {
+    if (!Array.isArray(entries)) {
+      throw new RoutingError('entry-shape', `replace(${describe(gsi)}) needs an array of routes`)
+    }
     if (entries.length === 0) {
       this.remove(gsi)
       return
     }
-    const previous = this.#staged.get(gsi)?.length ?? 0
-    const accepted: RoutingEntry[] = []
-    for (const entry of entries) {
+    const [start, end] = this.#staged.range(gsi)
+    const previous = end - start
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as RoutingEntry
       if (entry?.gsi !== gsi) {
         throw new RoutingError(
           'entry-shape',
           `replace(${describe(gsi)}) got a route for GSI ${describe(entry?.gsi)}`,
         )
       }
-      const count = this.#stagedCount - previous + accepted.length + 1
-      accepted.push(this.#checked(entry, accepted, count, accepted.length))
+      this.#checked(entry, entries.slice(0, i), this.#staged.count - previous + i + 1, i)
     }
-    this.#staged.set(gsi, accepted)
-    this.#stagedCount += accepted.length - previous
+    // The usual change (an MSI vector moves, a port is rebound) keeps the count: rewrite in place
+    const kept = Math.min(previous, entries.length)
+    for (let i = 0; i < kept; i++) this.#staged.write(start + i, entries[i] as RoutingEntry)
+    this.#staged.remove(start + kept, end)
+    for (let i = kept; i < entries.length; i++) {
+      this.#staged.insert(start + i, entries[i] as RoutingEntry)
+    }
     this.#dirty = true
   }
 
   /** Stages the removal of every route of `gsi`; a no-op for an unrouted GSI. */
   remove(gsi: number): void {
-    const onGsi = this.#staged.get(gsi)
-    if (!onGsi) return
-    this.#staged.delete(gsi)
-    this.#stagedCount -= onGsi.length
+    const [start, end] = this.#staged.range(gsi)
+    if (start === end) return
+    this.#staged.remove(start, end)
     this.#dirty = true
   }
 
   /** Staged routes: of one GSI, or all of them ordered by GSI. Copies, as decodeRouting returns. */
   routes(gsi?: number): RoutingEntry[] {
-    return flatten(this.#staged, gsi)
+    return routesOf(this.#staged, gsi)
   }
 
   /** What KVM has: the routes of the last successful commit (or the initial table). */
   committedRoutes(gsi?: number): RoutingEntry[] {
-    return flatten(this.#committed, gsi)
+    return routesOf(this.#committed, gsi)
   }
 
   /**
-   * The staged table as `struct kvm_irq_routing`, in a buffer the table keeps (valid until the
-   * next call of `encode` or `commit`).
+   * The staged table as `struct kvm_irq_routing`: a view of the buffer the table keeps it in,
+   * ready for KVM_SET_GSI_ROUTING at no cost. Read-only, and valid until the next edit: copy it
+   * (`slice()`) to keep it.
    */
   encode(): Uint8Array {
-    const entries = sortedEntries(this.#staged)
-    const size = encodedSize(entries.length)
-    if (this.#buffer.byteLength < size) {
-      this.#buffer = new Uint8Array(Math.max(size, encodedSize(64), this.#buffer.byteLength * 2))
-    }
-    return encodeRouting(entries, this.#buffer)
+    return this.#staged.bytes()
   }
 
   /**
    * Sends the staged table to KVM (KVM_SET_GSI_ROUTING replaces the whole table). Order:
    * deassign irqfds of GSIs that lose every route, set the table, then assign irqfds waiting for
-   * their route. If validation or the kernel rejects the table, the deassigned irqfds are bound
+   * their route. If the kernel rejects the table, the deassigned irqfds are bound
    * again, the staged edits are dropped and the error (RoutingError, or the kernel's) is thrown:
    * KVM and this model keep the previous table. If only an irqfd assignment fails afterwards,
    * the table stays committed, that irqfd is dropped and the first such error is thrown.
@@ -228,12 +226,8 @@ export class RoutingTable {
       this.#assignWaiting()
       return
     }
-    const entries = sortedEntries(this.#staged)
-    const invalid = checkRouting(entries, this.#options)
-    if (invalid) {
-      this.#rollback()
-      throw invalid
-    }
+    // No whole-table validation here: every edit was checked when it was staged, against the
+    // routes of its GSI and the count, so the staged table is one KVM accepts.
     const bytes = this.encode()
     const leaving = this.#irqfds.filter((f) => f.assigned && !this.#staged.has(f.gsi))
     const unbound: Irqfd[] = []
@@ -258,7 +252,7 @@ export class RoutingTable {
       throw error
     }
     for (const f of unbound) this.#forget(f)
-    this.#committed = cloneTable(this.#staged)
+    this.#committed.copyFrom(this.#staged)
     this.#dirty = false
     this.#assignWaiting()
   }
@@ -335,7 +329,7 @@ export class RoutingTable {
     onGsi: readonly RoutingEntry[],
     count: number,
     index?: number,
-  ): RoutingEntry {
+  ): void {
     const shape = entryShapeError(entry, index)
     if (shape) throw shape
     const o = this.#options
@@ -351,7 +345,6 @@ export class RoutingTable {
       sharedGsiError(entry, index, accepted) ||
       entryRuleError(entry, index, o)
     if (error) throw error
-    return normalizeEntry(entry)
   }
 
   #assignWaiting(): void {
@@ -370,8 +363,7 @@ export class RoutingTable {
   }
 
   #rollback(): void {
-    this.#staged = cloneTable(this.#committed)
-    this.#stagedCount = countRoutes(this.#staged)
+    this.#staged.copyFrom(this.#committed)
     this.#dirty = false
     // irqfds waiting for a route that is no longer staged have nothing to wait for
     for (const f of [...this.#irqfds]) {
@@ -398,26 +390,8 @@ function request(f: Irqfd, deassign: boolean): IrqfdRequest {
     : { fd: f.fd, gsi: f.gsi, deassign, resampleFd: f.resampleFd }
 }
 
-function cloneTable(table: Map<number, RoutingEntry[]>): Map<number, RoutingEntry[]> {
-  const copy = new Map<number, RoutingEntry[]>()
-  for (const [gsi, routes] of table) copy.set(gsi, routes.slice())
-  return copy
-}
-
-function countRoutes(table: Map<number, RoutingEntry[]>): number {
-  let n = 0
-  for (const routes of table.values()) n += routes.length
-  return n
-}
-
-function sortedEntries(table: Map<number, RoutingEntry[]>): RoutingEntry[] {
-  const gsis = [...table.keys()].sort((a, b) => a - b)
-  const out: RoutingEntry[] = []
-  for (const gsi of gsis) for (const e of table.get(gsi) ?? []) out.push(e)
-  return out
-}
-
-function flatten(table: Map<number, RoutingEntry[]>, gsi?: number): RoutingEntry[] {
-  const entries = gsi === undefined ? sortedEntries(table) : (table.get(gsi) ?? [])
-  return entries.map(normalizeEntry)
+function routesOf(table: EncodedTable, gsi?: number): RoutingEntry[] {
+  if (gsi === undefined) return table.entries()
+  const [start, end] = table.range(gsi)
+  return table.entries(start, end)
 }

@@ -154,8 +154,8 @@ function optionsFor(mode: Mode, msiDevid: boolean): ValidateOptions {
 
 beforeAll(() => {
   kvm = Kvm.open()
-  maxRoutes = kvm.checkExtension(abi.KVM_CAP_IRQ_ROUTING)
-  msiDevidCap = kvm.checkExtension(abi.KVM_CAP_MSI_DEVID) > 0
+  maxRoutes = kvm.checkExtension(abi.Cap.IRQ_ROUTING)
+  msiDevidCap = kvm.checkExtension(abi.Cap.MSI_DEVID) > 0
   const withIrqchip = kvm.createVm()
   withIrqchip.createIrqchip()
   vms.set('kernel', withIrqchip)
@@ -163,7 +163,7 @@ beforeAll(() => {
   split.enableSplitIrqchip(24)
   vms.set('split', split)
   const x2apic = kvm.createVm()
-  x2apic.enableCap(abi.KVM_CAP_X2APIC_API, [abi.KVM_X2APIC_API_USE_32BIT_IDS])
+  x2apic.enableCap(abi.Cap.X2APIC_API, [abi.KVM_X2APIC_API_USE_32BIT_IDS])
   x2apic.createIrqchip()
   vms.set('x2apic', x2apic)
 })

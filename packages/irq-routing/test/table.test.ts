@@ -1,9 +1,11 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   defaultIrqchipRoutes,
   encodeRouting,
   LEGACY_GSI_COUNT,
   type MsiRoute,
+  normalizeEntry,
   type RoutingEntry,
   RoutingError,
   RoutingTable,
@@ -312,5 +314,87 @@ describe('RoutingTable', () => {
     table.add(msi(30))
     const b = table.encode()
     expect(b.buffer).toBe(a.buffer)
+  })
+})
+
+describe('RoutingTable keeps its table encoded (one-route changes rewrite one entry)', () => {
+  it('rewrites only the 48 bytes of a route whose GSI keeps its route count', () => {
+    const { table } = setup()
+    for (let g = 24; g < 64; g++) table.add(msi(g))
+    const before = table.encode().slice()
+    table.replace(40, [msi(40, 0x77)])
+    const after = table.encode()
+    const changed = [...after.keys()].filter((i) => after[i] !== before[i])
+    const slot = 8 + 48 * table.routes().findIndex((e) => e.gsi === 40)
+    expect(changed.every((i) => i >= slot && i < slot + 48)).toBe(true)
+    expect(changed.length).toBeGreaterThan(0)
+    expect(after).toEqual(encodeRouting(table.routes()))
+  })
+
+  it('after any edit sequence, encode() is encodeRouting(routes()) and routes() the model', () => {
+    // A model of the staged table: gsi -> routes in the order added, as the Map used to keep
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('add' as const), gsi: fc.integer({ min: 0, max: 80 }) }),
+      fc.record({ op: fc.constant('replace' as const), gsi: fc.integer({ min: 0, max: 80 }) }),
+      fc.record({ op: fc.constant('remove' as const), gsi: fc.integer({ min: 0, max: 80 }) }),
+      fc.record({ op: fc.constant('commit' as const), fail: fc.boolean() }),
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), fc.boolean(), (ops, split) => {
+        const { kernel, table } = setup(split ? { irqchip: 'split' } : {})
+        let model = new Map<number, RoutingEntry[]>()
+        for (const r of table.routes()) model.set(r.gsi, [...(model.get(r.gsi) ?? []), r])
+        let committed = new Map(model)
+        let data = 0
+        for (const o of ops) {
+          if (o.op === 'add') {
+            const route = msi(o.gsi, data++)
+            try {
+              table.add(route)
+              model.set(o.gsi, [...(model.get(o.gsi) ?? []), route])
+            } catch (error) {
+              expect(error).toBeInstanceOf(RoutingError)
+              expect(model.has(o.gsi)).toBe(true) // an MSI is refused only on a routed GSI
+            }
+          } else if (o.op === 'replace') {
+            const routes = [xen(o.gsi, data++)]
+            table.replace(o.gsi, routes)
+            model.set(o.gsi, routes)
+          } else if (o.op === 'remove') {
+            table.remove(o.gsi)
+            model.delete(o.gsi)
+          } else {
+            if (o.fail) kernel.failSet.push(new FakeKvmError('EINVAL', 'KVM_SET_GSI_ROUTING'))
+            try {
+              table.commit()
+              committed = new Map(model)
+            } catch {
+              model = new Map(committed)
+            }
+          }
+          const expected = [...model.keys()]
+            .sort((a, b) => a - b)
+            .flatMap((g) => model.get(g) ?? [])
+            .map(normalizeEntry)
+          expect(table.routes()).toEqual(expected)
+          expect(table.size).toBe(expected.length)
+          expect(table.encode()).toEqual(encodeRouting(expected))
+        }
+        const kept = [...committed.keys()]
+          .sort((a, b) => a - b)
+          .flatMap((g) => committed.get(g) ?? [])
+          .map(normalizeEntry)
+        expect(table.committedRoutes()).toEqual(kept)
+      }),
+      { seed: 0x5107, numRuns: 80 },
+    )
+  }, 60_000)
+
+  it('grows past its first buffer and still encodes 4096 routes in GSI order', () => {
+    const { table } = setup({ irqchip: 'split' })
+    for (let g = 4095; g >= 0; g--) table.add(msi(g, g & 0xff))
+    const routes = table.routes()
+    expect(routes.map((r) => r.gsi)).toEqual(Array.from({ length: 4096 }, (_, g) => g))
+    expect(table.encode()).toEqual(encodeRouting(routes))
   })
 })

@@ -205,10 +205,6 @@ export const KVM_XEN_INVALID_GPA = 0xffff_ffff_ffff_ffffn
 export const KVM_XEN_MSR_MIN_INDEX = 0x40000000
 /** The highest MSR number KVM_XEN_HVM_CONFIG accepts. */
 export const KVM_XEN_MSR_MAX_INDEX = 0x4fffffff
-/** Xen's EVTCHNSTAT_* port types that KVM_XEN_ATTR_TYPE_EVTCHN accepts (xen/event_channel.h). */
-export const EVTCHNSTAT_interdomain = 2
-/** EVTCHNSTAT_ipi: an IPI port (loops back to itself). */
-export const EVTCHNSTAT_ipi = 5
 
 /** Sizes of the structs the ioctls above take. */
 export const KVM_STRUCT_SIZES = {
@@ -229,82 +225,59 @@ export const KVM_STRUCT_SIZES = {
 } as const
 
 // --- Capabilities (KVM_CHECK_EXTENSION)
-/** KVM_CHECK_EXTENSION capability: irqchip. */
-export const KVM_CAP_IRQCHIP = 0
-/** KVM_CHECK_EXTENSION capability: hlt. */
-export const KVM_CAP_HLT = 1
-/** KVM_CHECK_EXTENSION capability: user memory. */
-export const KVM_CAP_USER_MEMORY = 3
-/** KVM_CHECK_EXTENSION capability: set tss addr. */
-export const KVM_CAP_SET_TSS_ADDR = 4
-/** KVM_CHECK_EXTENSION capability: ext cpuid. */
-export const KVM_CAP_EXT_CPUID = 7
-/** KVM_CHECK_EXTENSION capability: nr vcpus. */
-export const KVM_CAP_NR_VCPUS = 9
-/** KVM_CHECK_EXTENSION capability: nr memslots. */
-export const KVM_CAP_NR_MEMSLOTS = 10
-/** KVM_CHECK_EXTENSION capability: pit. */
-export const KVM_CAP_PIT = 11
-/** KVM_CHECK_EXTENSION capability: mp state. */
-export const KVM_CAP_MP_STATE = 14
-/** KVM_CHECK_EXTENSION capability: sync mmu. */
-export const KVM_CAP_SYNC_MMU = 16
-/** KVM_CHECK_EXTENSION capability: user nmi. */
-export const KVM_CAP_USER_NMI = 22
-/** KVM_CHECK_EXTENSION capability: irq routing. */
-export const KVM_CAP_IRQ_ROUTING = 25
-/** KVM_CHECK_EXTENSION capability: irq inject status. */
-export const KVM_CAP_IRQ_INJECT_STATUS = 26
-/** KVM_CHECK_EXTENSION capability: irqfd. */
-export const KVM_CAP_IRQFD = 32
-/** KVM_CHECK_EXTENSION capability: pit2. */
-export const KVM_CAP_PIT2 = 33
-/** KVM_CHECK_EXTENSION capability: ioeventfd. */
-export const KVM_CAP_IOEVENTFD = 36
-/** KVM_CHECK_EXTENSION capability: set identity map addr. */
-export const KVM_CAP_SET_IDENTITY_MAP_ADDR = 37
-/** KVM_CHECK_EXTENSION capability: xen hvm. */
-export const KVM_CAP_XEN_HVM = 38
-/** KVM_CHECK_EXTENSION capability: adjust clock. */
-export const KVM_CAP_ADJUST_CLOCK = 39
-/** KVM_CHECK_EXTENSION capability: vcpu events. */
-export const KVM_CAP_VCPU_EVENTS = 41
-/** KVM_CHECK_EXTENSION capability: hyperv. */
-export const KVM_CAP_HYPERV = 44
-/** KVM_CHECK_EXTENSION capability: xsave. */
-export const KVM_CAP_XSAVE = 55
-/** KVM_CHECK_EXTENSION capability: tsc control. */
-export const KVM_CAP_TSC_CONTROL = 60
-/** KVM_CHECK_EXTENSION capability: get tsc khz. */
-export const KVM_CAP_GET_TSC_KHZ = 61
-/** KVM_CHECK_EXTENSION capability: max vcpus. */
-export const KVM_CAP_MAX_VCPUS = 66
-/** KVM_CHECK_EXTENSION capability: tsc deadline timer. */
-export const KVM_CAP_TSC_DEADLINE_TIMER = 72
-/** KVM_CHECK_EXTENSION capability: signal msi. */
-export const KVM_CAP_SIGNAL_MSI = 77
-/** KVM_CHECK_EXTENSION capability: readonly mem. */
-export const KVM_CAP_READONLY_MEM = 81
-/** KVM_CHECK_EXTENSION capability: irqfd resample. */
-export const KVM_CAP_IRQFD_RESAMPLE = 82
-/** KVM_CHECK_EXTENSION capability: check extension vm. */
-export const KVM_CAP_CHECK_EXTENSION_VM = 105
-/** KVM_CHECK_EXTENSION capability: split irqchip. */
-export const KVM_CAP_SPLIT_IRQCHIP = 121
-/** KVM_CHECK_EXTENSION capability: hyperv synic. */
-export const KVM_CAP_HYPERV_SYNIC = 123
-/** KVM_CHECK_EXTENSION capability: ioeventfd any length. */
-export const KVM_CAP_IOEVENTFD_ANY_LENGTH = 122
-/** KVM_CHECK_EXTENSION capability: max vcpu id. */
-export const KVM_CAP_MAX_VCPU_ID = 128
-/** KVM_CHECK_EXTENSION capability: x2apic api. */
-export const KVM_CAP_X2APIC_API = 129
-/** KVM_CHECK_EXTENSION capability: msi devid. */
-export const KVM_CAP_MSI_DEVID = 131
-/** KVM_CHECK_EXTENSION capability: immediate exit. */
-export const KVM_CAP_IMMEDIATE_EXIT = 136
-/** KVM_CHECK_EXTENSION capability: vm tsc control. */
-export const KVM_CAP_VM_TSC_CONTROL = 214
+/**
+ * The KVM_CHECK_EXTENSION capabilities kvm-sys knows, by name: `Cap.XEN_HVM` is the C macro
+ * `KVM_CAP_XEN_HVM` (38), and so for every key. Typed like kvm-ioctls' `Cap`: a name that is not
+ * here does not compile, instead of becoming a number that KVM answers 0 to.
+ *
+ * @see https://docs.kernel.org/virt/kvm/api.html#kvm-check-extension for what each one means.
+ */
+export const Cap = {
+  IRQCHIP: 0,
+  HLT: 1,
+  USER_MEMORY: 3,
+  SET_TSS_ADDR: 4,
+  EXT_CPUID: 7,
+  NR_VCPUS: 9,
+  NR_MEMSLOTS: 10,
+  PIT: 11,
+  MP_STATE: 14,
+  SYNC_MMU: 16,
+  USER_NMI: 22,
+  IRQ_ROUTING: 25,
+  IRQ_INJECT_STATUS: 26,
+  IRQFD: 32,
+  PIT2: 33,
+  IOEVENTFD: 36,
+  SET_IDENTITY_MAP_ADDR: 37,
+  XEN_HVM: 38,
+  ADJUST_CLOCK: 39,
+  VCPU_EVENTS: 41,
+  HYPERV: 44,
+  XSAVE: 55,
+  TSC_CONTROL: 60,
+  GET_TSC_KHZ: 61,
+  MAX_VCPUS: 66,
+  TSC_DEADLINE_TIMER: 72,
+  SIGNAL_MSI: 77,
+  READONLY_MEM: 81,
+  IRQFD_RESAMPLE: 82,
+  CHECK_EXTENSION_VM: 105,
+  SPLIT_IRQCHIP: 121,
+  IOEVENTFD_ANY_LENGTH: 122,
+  HYPERV_SYNIC: 123,
+  MAX_VCPU_ID: 128,
+  X2APIC_API: 129,
+  MSI_DEVID: 131,
+  IMMEDIATE_EXIT: 136,
+  VM_TSC_CONTROL: 214,
+} as const
+
+/** A KVM capability number: one of the values of {@link Cap}. */
+export type Cap = (typeof Cap)[keyof typeof Cap]
+
+/** A capability name: a key of {@link Cap} (the C macro without `KVM_CAP_`). */
+export type CapName = keyof typeof Cap
 
 // --- Exit reasons (struct kvm_run.exit_reason) and their sub-codes
 /** kvm_run.exit_reason: unknown. */

@@ -1,13 +1,21 @@
 // When an ioctl fails because the kernel lacks the capability behind it, say so in the hint.
 // Checked only after a failure, so the success path costs nothing.
-import { KVM_XEN_HVM_CONFIG_FLAGS } from './abi.js'
+import { Cap, type CapName, KVM_XEN_HVM_CONFIG_FLAGS } from './abi.js'
 import { KvmError } from './errors.js'
 
 /** What an ioctl needs: a KVM_CAP_* and, for KVM_CAP_XEN_HVM, feature bits of its bitmap. */
 export interface CapabilityNeed {
+  /** The capability number KVM_CHECK_EXTENSION is asked about. */
   cap: number
+  /** How the hint names it (`KVM_CAP_XEN_HVM`). */
   name: string
+  /** For KVM_CAP_XEN_HVM: the KVM_XEN_HVM_CONFIG_* bits the ioctl needs. */
   feature?: number
+}
+
+/** The need for capability `name` (a key of Cap, so a typo does not compile). */
+export function capNeed(name: CapName, feature?: number): CapabilityNeed {
+  return { cap: Cap[name], name: `KVM_CAP_${name}`, ...(feature !== undefined && { feature }) }
 }
 
 function featureNames(bits: number): string {

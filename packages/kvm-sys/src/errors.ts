@@ -4,13 +4,13 @@ import { getSystemErrorMap } from 'node:util'
 
 const systemErrors = getSystemErrorMap()
 
-/** The errno name for a number (`2` -> `'ENOENT'`), or `'E<n>'` if Node does not know it. */
+/** The errno name for a number of either sign (`2` or `-2` -> `'ENOENT'`), else `'E<n>'`. */
 export function errnoName(errno: number): string {
-  return systemErrors.get(-errno)?.[0] ?? `E${errno}`
+  return systemErrors.get(-Math.abs(errno))?.[0] ?? `E${Math.abs(errno)}`
 }
 
 function errnoMessage(errno: number): string {
-  return systemErrors.get(-errno)?.[1] ?? 'unknown error'
+  return systemErrors.get(-Math.abs(errno))?.[1] ?? 'unknown error'
 }
 
 /** Errors whose cause is often the same: the hint says what to do. */
@@ -23,8 +23,8 @@ function defaultHint(
     if (code === 'ENOENT')
       return (
         `no KVM device at ${detail ?? '/dev/kvm'}: this machine offers no KVM. Use a host with ` +
-        'VT-x/AMD-V and the kvm_intel or kvm_amd module loaded (in the tsvmm repository, ' +
-        '`pnpm kvm-host -- <command>` runs a command on an emulated KVM host)'
+        'VT-x/AMD-V and the kvm_intel or kvm_amd module loaded, or a VM with nested ' +
+        'virtualization turned on'
       )
     if (code === 'EACCES' || code === 'EPERM')
       return `no permission to open ${detail ?? '/dev/kvm'}: run as root or join the kvm group`
@@ -47,16 +47,17 @@ function defaultHint(
 }
 
 /**
- * A failed KVM ioctl or syscall.
+ * A failed KVM ioctl or syscall, or an argument refused before the ioctl.
  *
- * `code` is the errno name ('EINVAL'), `errno` its number, `syscall` the ioctl's name
- * ('KVM_SET_GSI_ROUTING') or the syscall ('open', 'mmap'), `hint` a suggestion for the common
- * causes (no /dev/kvm, no permission, a capability the kernel lacks, a closed object).
+ * Like Node's own errors, `errno` is the NEGATIVE errno number (-22) and `code` its name
+ * ('EINVAL'). `syscall` is the ioctl's name ('KVM_SET_GSI_ROUTING') or the syscall ('open',
+ * 'mmap'), `hint` a suggestion for the common causes (no /dev/kvm, no permission, a capability
+ * the kernel lacks, a closed object).
  */
 export class KvmError extends Error {
   /** The errno name, e.g. 'ENOENT'. */
   readonly code: string
-  /** The errno number. */
+  /** The negative errno number, as in Node's errors (-2 for ENOENT). */
   readonly errno: number
   /** The ioctl (e.g. 'KVM_SET_GSI_ROUTING') or syscall (e.g. 'open') that failed. */
   readonly syscall: string
@@ -65,13 +66,16 @@ export class KvmError extends Error {
   /** What to do about it, for the common cases. */
   hint: string | undefined
 
-  /** Builds the error for `errno` from `syscall`; the hint defaults from the pair. */
+  /**
+   * Builds the error for `errno` (either sign: the kernel's 22 or Node's -22; stored negative)
+   * from `syscall`; the hint defaults from the pair.
+   */
   constructor(errno: number, syscall: string, detail?: string, hint?: string) {
     const code = errnoName(errno)
     super(`${syscall}: ${code} (${errnoMessage(errno)})${detail ? `: ${detail}` : ''}`)
     this.name = 'KvmError'
     this.code = code
-    this.errno = errno
+    this.errno = -Math.abs(errno)
     this.syscall = syscall
     this.detail = detail
     this.hint = hint ?? defaultHint(code, syscall, detail)

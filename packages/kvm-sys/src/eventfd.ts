@@ -1,5 +1,9 @@
 // EventFd: an eventfd(2) to hand to KVM_IRQFD, KVM_IOEVENTFD and Xen EVTCHN eventfd delivery.
+import { flag, invalid, object, u64, uint } from './args.js'
 import { loadNative, type NativeEventFd } from './native.js'
+
+// An eventfd counter stops at 2^64 - 2 (a write that would pass it blocks or fails EAGAIN).
+const EVENTFD_MAX = (1n << 64n) - 2n
 
 /** Options of EventFd.create. */
 export interface EventFdOptions {
@@ -21,8 +25,19 @@ export class EventFd {
 
   /** eventfd(2) with EFD_CLOEXEC (and EFD_NONBLOCK unless `nonBlocking` is false). */
   static create(options: EventFdOptions = {}): EventFd {
-    const { initval = 0, nonBlocking = true, semaphore = false } = options
-    return new EventFd(loadNative().createEventFd(initval, nonBlocking, semaphore))
+    const S = 'eventfd'
+    const {
+      initval = 0,
+      nonBlocking = true,
+      semaphore = false,
+    } = object<EventFdOptions>(S, 'options', options)
+    return new EventFd(
+      loadNative().createEventFd(
+        uint(S, 'initval', initval),
+        flag(S, 'nonBlocking', nonBlocking),
+        flag(S, 'semaphore', semaphore),
+      ),
+    )
   }
 
   /** The file descriptor number (for irqfd / ioeventfd); -1 once closed. */
@@ -40,9 +55,12 @@ export class EventFd {
     return this.#native.read()
   }
 
-  /** write(2): adds `value` (default 1) to the counter. */
+  /** write(2): adds `value` (default 1; at most 2^64 - 2) to the counter. */
   write(value: bigint | number = 1n): void {
-    this.#native.write(value)
+    if (typeof value === 'bigint' && value < 0n) throw invalid('write', 'value', value, 'a u64')
+    const v = u64('write', 'value', value)
+    if (v > EVENTFD_MAX) throw invalid('write', 'value', value, 'at most 2^64 - 2')
+    this.#native.write(v)
   }
 
   /** close(2). Idempotent. */

@@ -6,6 +6,7 @@
  * @module @tsvmm/kvm-sys
  */
 export * as abi from './abi.js'
+export { Cap, type CapName } from './abi.js'
 export { errnoName, isKvmError, KvmError } from './errors.js'
 export { EventFd, type EventFdOptions, type FdLike } from './eventfd.js'
 export {
@@ -18,6 +19,7 @@ export {
 } from './kvm.js'
 export {
   EXIT_REASON_NAMES,
+  EXIT_UNRECOGNISED,
   type FailEntryExit,
   type InternalErrorExit,
   type IoapicEoiExit,
@@ -26,12 +28,15 @@ export {
   type KvmExit,
   KvmRun,
   type MmioExit,
-  type PlainExit,
+  type PayloadFreeExit,
+  type PayloadFreeExitReason,
   type SystemEventExit,
+  type UnrecognisedExit,
   type XenHcallExit,
 } from './kvm-run.js'
 export { AddonLoadError } from './load-addon.js'
 export { Vcpu } from './vcpu.js'
+export { Vm } from './vm.js'
 export type {
   ClockData,
   IoeventfdOptions,
@@ -41,8 +46,7 @@ export type {
   Msi,
   XenEvtchnSend,
   XenHvmConfig,
-} from './vm.js'
-export { Vm } from './vm.js'
+} from './vm-structs.js'
 export type {
   CpuidEntry,
   DescriptorTable,

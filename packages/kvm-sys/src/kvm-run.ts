@@ -1,20 +1,35 @@
 // Typed access to struct kvm_run, the page KVM shares with each vCPU thread. Reads go straight
 // to the mapping (no copy): read an exit's fields before the next run().
 import {
+  KVM_EXIT_DEBUG,
+  KVM_EXIT_EXCEPTION,
   KVM_EXIT_FAIL_ENTRY,
   KVM_EXIT_HLT,
+  KVM_EXIT_HYPERCALL,
+  KVM_EXIT_HYPERV,
   KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
   KVM_EXIT_IO,
   KVM_EXIT_IO_OUT,
   KVM_EXIT_IOAPIC_EOI,
+  KVM_EXIT_IRQ_WINDOW_OPEN,
   KVM_EXIT_MMIO,
+  KVM_EXIT_NMI,
+  KVM_EXIT_NOTIFY,
+  KVM_EXIT_SET_TPR,
   KVM_EXIT_SHUTDOWN,
   KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_TPR_ACCESS,
+  KVM_EXIT_UNKNOWN,
+  KVM_EXIT_X86_BUS_LOCK,
+  KVM_EXIT_X86_RDMSR,
+  KVM_EXIT_X86_WRMSR,
   KVM_EXIT_XEN,
   KVM_EXIT_XEN_HCALL,
   kvm_run,
 } from './abi.js'
+import { invalid } from './args.js'
+import { KvmError } from './errors.js'
 
 /** KVM_EXIT_IO: a port access. `data` is the bytes moved (size * count), in kvm_run. */
 export interface IoExit {
@@ -38,8 +53,8 @@ export interface IoExit {
 export interface MmioExit {
   /** kvm_run.exit_reason: KVM_EXIT_MMIO. */
   reason: typeof KVM_EXIT_MMIO
-  /** kvm_run.mmio.phys_addr: the guest physical address accessed. */
-  physAddr: bigint
+  /** kvm_run.mmio.phys_addr: the guest physical address accessed (a number, as every GPA). */
+  physAddr: number
   /** A view of the 8 data bytes (the first `len` are used): read for writes, fill for reads. */
   data: Uint8Array
   /** kvm_run.mmio.len: access width in bytes (1-8). */
@@ -48,7 +63,10 @@ export interface MmioExit {
   isWrite: boolean
 }
 
-/** KVM_EXIT_XEN with type KVM_EXIT_XEN_HCALL: a Xen hypercall to handle in userspace. */
+/**
+ * KVM_EXIT_XEN: a Xen exit. With `type` KVM_EXIT_XEN_HCALL (the only type so far) it is a
+ * hypercall to handle in userspace; {@link isXenHcall} tells.
+ */
 export interface XenHcallExit {
   /** kvm_run.exit_reason: KVM_EXIT_XEN. */
   reason: typeof KVM_EXIT_XEN
@@ -102,13 +120,68 @@ export interface IoapicEoiExit {
   vector: number
 }
 
-/** Exits without a payload: HLT, SHUTDOWN, INTR (kicked), and any other reason. */
-export interface PlainExit {
-  /** kvm_run.exit_reason: a KVM_EXIT_* number (HLT, SHUTDOWN, INTR, ...). */
-  reason: number
+/** The exit reasons `exit()` decodes with no payload (HLT, SHUTDOWN, INTR when kicked, ...). */
+export type PayloadFreeExitReason =
+  | typeof KVM_EXIT_UNKNOWN
+  | typeof KVM_EXIT_EXCEPTION
+  | typeof KVM_EXIT_HYPERCALL
+  | typeof KVM_EXIT_DEBUG
+  | typeof KVM_EXIT_HLT
+  | typeof KVM_EXIT_IRQ_WINDOW_OPEN
+  | typeof KVM_EXIT_SHUTDOWN
+  | typeof KVM_EXIT_INTR
+  | typeof KVM_EXIT_SET_TPR
+  | typeof KVM_EXIT_TPR_ACCESS
+  | typeof KVM_EXIT_NMI
+  | typeof KVM_EXIT_HYPERV
+  | typeof KVM_EXIT_X86_RDMSR
+  | typeof KVM_EXIT_X86_WRMSR
+  | typeof KVM_EXIT_X86_BUS_LOCK
+  | typeof KVM_EXIT_NOTIFY
+
+const PAYLOAD_FREE: ReadonlySet<number> = new Set<PayloadFreeExitReason>([
+  KVM_EXIT_UNKNOWN,
+  KVM_EXIT_EXCEPTION,
+  KVM_EXIT_HYPERCALL,
+  KVM_EXIT_DEBUG,
+  KVM_EXIT_HLT,
+  KVM_EXIT_IRQ_WINDOW_OPEN,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_INTR,
+  KVM_EXIT_SET_TPR,
+  KVM_EXIT_TPR_ACCESS,
+  KVM_EXIT_NMI,
+  KVM_EXIT_HYPERV,
+  KVM_EXIT_X86_RDMSR,
+  KVM_EXIT_X86_WRMSR,
+  KVM_EXIT_X86_BUS_LOCK,
+  KVM_EXIT_NOTIFY,
+])
+
+/** An exit whose details kvm-sys does not decode: only its reason. */
+export interface PayloadFreeExit {
+  /** kvm_run.exit_reason: one of {@link PayloadFreeExitReason}. */
+  reason: PayloadFreeExitReason
 }
 
-/** One decoded exit. `reason` is the KVM_EXIT_* number. */
+/**
+ * The `reason` of an exit whose number this version of kvm-sys does not know (a newer kernel's).
+ * Not a KVM number: KVM's are all non-negative.
+ */
+export const EXIT_UNRECOGNISED = -1
+
+/** An exit reason this version does not know; `exitReason` is the kernel's number. */
+export interface UnrecognisedExit {
+  /** Always {@link EXIT_UNRECOGNISED}, so that `reason` stays a discriminant. */
+  reason: typeof EXIT_UNRECOGNISED
+  /** kvm_run.exit_reason as the kernel wrote it. */
+  exitReason: number
+}
+
+/**
+ * One decoded exit, a union discriminated by `reason`: comparing `reason` with a KVM_EXIT_*
+ * constant narrows it to that exit's shape.
+ */
 export type KvmExit =
   | IoExit
   | MmioExit
@@ -117,7 +190,8 @@ export type KvmExit =
   | InternalErrorExit
   | SystemEventExit
   | IoapicEoiExit
-  | PlainExit
+  | PayloadFreeExit
+  | UnrecognisedExit
 
 /** Names of the exit reasons a VMM usually handles, for messages. */
 export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
@@ -150,52 +224,59 @@ export class KvmRun {
     this.view = new DataView(buffer)
   }
 
-  /** kvm_run.exit_reason of the last KVM_RUN. */
+  // The addon detaches this buffer when the vCPU is closed; every getter and setter asks first,
+  // so a closed vCPU's kvm_run is EBADF like its ioctls, not a TypeError from the DataView.
+  #live(): DataView {
+    if (this.bytes.byteLength === 0) throw new KvmError(9, 'kvm_run', 'vcpu closed')
+    return this.view
+  }
+
+  /** kvm_run.exit_reason of the last KVM_RUN. Throws KvmError 'EBADF' once the vCPU is closed. */
   get exitReason(): number {
-    return this.view.getUint32(kvm_run.exit_reason, true)
+    return this.#live().getUint32(kvm_run.exit_reason, true)
   }
 
   /** kvm_run.immediate_exit: when set, the next KVM_RUN returns at once with EINTR. */
   get immediateExit(): boolean {
-    return this.view.getUint8(kvm_run.immediate_exit) !== 0
+    return this.#live().getUint8(kvm_run.immediate_exit) !== 0
   }
   /** Sets kvm_run.immediate_exit (another thread may set it to stop the vCPU). */
   set immediateExit(v: boolean) {
-    this.view.setUint8(kvm_run.immediate_exit, v ? 1 : 0)
+    this.#live().setUint8(kvm_run.immediate_exit, v ? 1 : 0)
   }
 
   /** kvm_run.request_interrupt_window: exit as soon as the guest can take an interrupt. */
   get requestInterruptWindow(): boolean {
-    return this.view.getUint8(kvm_run.request_interrupt_window) !== 0
+    return this.#live().getUint8(kvm_run.request_interrupt_window) !== 0
   }
   /** Sets kvm_run.request_interrupt_window for the next KVM_RUN. */
   set requestInterruptWindow(v: boolean) {
-    this.view.setUint8(kvm_run.request_interrupt_window, v ? 1 : 0)
+    this.#live().setUint8(kvm_run.request_interrupt_window, v ? 1 : 0)
   }
 
   /** kvm_run.ready_for_interrupt_injection (userspace irqchip only). */
   get readyForInterruptInjection(): boolean {
-    return this.view.getUint8(kvm_run.ready_for_interrupt_injection) !== 0
+    return this.#live().getUint8(kvm_run.ready_for_interrupt_injection) !== 0
   }
 
   /** kvm_run.if_flag: the guest's RFLAGS.IF at the exit. */
   get ifFlag(): boolean {
-    return this.view.getUint8(kvm_run.if_flag) !== 0
+    return this.#live().getUint8(kvm_run.if_flag) !== 0
   }
 
   /** kvm_run.cr8. */
   get cr8(): bigint {
-    return this.view.getBigUint64(kvm_run.cr8, true)
+    return this.#live().getBigUint64(kvm_run.cr8, true)
   }
 
   /** kvm_run.apic_base. */
   get apicBase(): bigint {
-    return this.view.getBigUint64(kvm_run.apic_base, true)
+    return this.#live().getBigUint64(kvm_run.apic_base, true)
   }
 
   /** The port access of a KVM_EXIT_IO. */
   get io(): IoExit {
-    const v = this.view
+    const v = this.#live()
     const direction = v.getUint8(kvm_run.io.direction)
     const size = v.getUint8(kvm_run.io.size)
     const count = v.getUint32(kvm_run.io.count, true)
@@ -215,10 +296,10 @@ export class KvmRun {
 
   /** The access of a KVM_EXIT_MMIO. */
   get mmio(): MmioExit {
-    const v = this.view
+    const v = this.#live()
     return {
       reason: KVM_EXIT_MMIO,
-      physAddr: v.getBigUint64(kvm_run.mmio.phys_addr, true),
+      physAddr: Number(v.getBigUint64(kvm_run.mmio.phys_addr, true)),
       data: this.bytes.subarray(kvm_run.mmio.data, kvm_run.mmio.data + 8),
       len: v.getUint32(kvm_run.mmio.len, true),
       isWrite: v.getUint8(kvm_run.mmio.is_write) !== 0,
@@ -227,7 +308,7 @@ export class KvmRun {
 
   /** The hypercall of a KVM_EXIT_XEN (valid when `type` is KVM_EXIT_XEN_HCALL). */
   get xen(): XenHcallExit {
-    const v = this.view
+    const v = this.#live()
     const h = kvm_run.xen.u.hcall
     const p = (i: number) => v.getBigUint64(h.params + 8 * i, true)
     return {
@@ -242,28 +323,29 @@ export class KvmRun {
 
   /** kvm_run.xen.u.hcall.result: what the guest sees in rax when it resumes. */
   get xenHcallResult(): bigint {
-    return this.view.getBigUint64(kvm_run.xen.u.hcall.result, true)
+    return this.#live().getBigUint64(kvm_run.xen.u.hcall.result, true)
   }
   /** Sets the hypercall's return value (truncated to u64) before the next KVM_RUN. */
   set xenHcallResult(v: bigint) {
-    this.view.setBigUint64(kvm_run.xen.u.hcall.result, BigInt.asUintN(64, v), true)
+    if (typeof v !== 'bigint') throw invalid('kvm_run', 'xenHcallResult', v, 'a bigint')
+    this.#live().setBigUint64(kvm_run.xen.u.hcall.result, BigInt.asUintN(64, v), true)
   }
 
   /** The details of a KVM_EXIT_FAIL_ENTRY. */
   get failEntry(): FailEntryExit {
     return {
       reason: KVM_EXIT_FAIL_ENTRY,
-      hardwareEntryFailureReason: this.view.getBigUint64(
+      hardwareEntryFailureReason: this.#live().getBigUint64(
         kvm_run.fail_entry.hardware_entry_failure_reason,
         true,
       ),
-      cpu: this.view.getUint32(kvm_run.fail_entry.cpu, true),
+      cpu: this.#live().getUint32(kvm_run.fail_entry.cpu, true),
     }
   }
 
   /** The details of a KVM_EXIT_INTERNAL_ERROR. */
   get internalError(): InternalErrorExit {
-    const v = this.view
+    const v = this.#live()
     const ndata = Math.min(v.getUint32(kvm_run.internal.ndata, true), 16)
     return {
       reason: KVM_EXIT_INTERNAL_ERROR,
@@ -276,7 +358,7 @@ export class KvmRun {
 
   /** The details of a KVM_EXIT_SYSTEM_EVENT. */
   get systemEvent(): SystemEventExit {
-    const v = this.view
+    const v = this.#live()
     const ndata = Math.min(v.getUint32(kvm_run.system_event.ndata, true), 16)
     return {
       reason: KVM_EXIT_SYSTEM_EVENT,
@@ -304,14 +386,16 @@ export class KvmRun {
       case KVM_EXIT_SYSTEM_EVENT:
         return this.systemEvent
       case KVM_EXIT_IOAPIC_EOI:
-        return { reason, vector: this.view.getUint8(kvm_run.eoi.vector) }
+        return { reason, vector: this.#live().getUint8(kvm_run.eoi.vector) }
       default:
-        return { reason }
+        return PAYLOAD_FREE.has(reason)
+          ? { reason: reason as PayloadFreeExitReason }
+          : { reason: EXIT_UNRECOGNISED, exitReason: reason }
     }
   }
 }
 
 /** True when a decoded exit is a Xen hypercall. */
 export function isXenHcall(e: KvmExit): e is XenHcallExit {
-  return e.reason === KVM_EXIT_XEN && (e as XenHcallExit).type === KVM_EXIT_XEN_HCALL
+  return e.reason === KVM_EXIT_XEN && e.type === KVM_EXIT_XEN_HCALL
 }

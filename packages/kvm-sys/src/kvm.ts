@@ -1,11 +1,13 @@
 // Kvm: the system fd (/dev/kvm). API version, capabilities, CPUID and MSR lists, VM creation.
 import * as abi from './abi.js'
+import { invalid, uint } from './args.js'
 import { KvmError } from './errors.js'
 import { loadNative, type NativeKvm, op } from './native.js'
 import { Vm } from './vm.js'
-import { type CpuidEntry, decodeCpuid, encodeCpuid } from './x86.js'
+import type { CpuidEntry } from './x86.js'
+import { decodeCpuid, encodeCpuid } from './x86-codec.js'
 
-/** The capabilities the report names (KVM_CAP_* without the prefix). */
+/** The capabilities the report names (keys of Cap: KVM_CAP_* without the prefix). */
 export const REPORTED_CAPABILITIES = [
   'IRQCHIP',
   'HLT',
@@ -45,7 +47,11 @@ export const REPORTED_CAPABILITIES = [
   'X2APIC_API',
   'MSI_DEVID',
   'IMMEDIATE_EXIT',
-] as const
+] as const satisfies readonly abi.CapName[]
+
+// KVM itself allows 256 entries (KVM_MAX_CPUID_ENTRIES); leave room for newer kernels without
+// letting a caller ask for a buffer of gigabytes.
+const MAX_CPUID_ENTRIES = 4096
 
 /** A capability name of the report. */
 export type CapabilityName = (typeof REPORTED_CAPABILITIES)[number]
@@ -98,9 +104,12 @@ export class Kvm {
 
   /**
    * Opens the KVM device and checks KVM_GET_API_VERSION is 12. Throws a KvmError: 'ENOENT'
-   * (no /dev/kvm, with a hint naming `pnpm kvm-host`), 'EACCES', or 'ENOTTY' (not KVM).
+   * (no /dev/kvm, with a hint), 'EACCES', 'ENOTTY' (not KVM), or 'EINVAL' for a path that is
+   * not a string or holds a NUL byte (which would silently cut it short).
    */
   static open(path = '/dev/kvm'): Kvm {
+    if (typeof path !== 'string' || path.length === 0 || path.includes('\0'))
+      throw invalid('open', 'path', path, 'a non-empty string without NUL bytes')
     const kvm = new Kvm(loadNative().openKvm(path))
     const version = kvm.apiVersion()
     if (version !== abi.KVM_API_VERSION) {
@@ -125,9 +134,15 @@ export class Kvm {
     return this.#native.ioctl(op('KVM_GET_API_VERSION', 'system'))
   }
 
-  /** KVM_CHECK_EXTENSION on the system fd: 0 if absent, else 1 or a cap-specific value. */
-  checkExtension(cap: number): number {
-    return this.#native.ioctl(op('KVM_CHECK_EXTENSION', 'system'), cap)
+  /**
+   * KVM_CHECK_EXTENSION on the system fd: 0 if absent, else 1 or a cap-specific value. `cap` is a
+   * value of {@link abi.Cap} (any u32 is passed on: KVM answers 0 to what it does not know).
+   */
+  checkExtension(cap: abi.Cap | number): number {
+    return this.#native.ioctl(
+      op('KVM_CHECK_EXTENSION', 'system'),
+      uint('KVM_CHECK_EXTENSION', 'cap', cap),
+    )
   }
 
   /** KVM_GET_VCPU_MMAP_SIZE: the size of each vCPU's kvm_run mapping. */
@@ -138,9 +153,8 @@ export class Kvm {
   /** The named capabilities and the decoded KVM_CAP_XEN_HVM flags, as plain data. */
   capabilities(): CapabilityReport {
     const capabilities = {} as Record<CapabilityName, number>
-    const numbers = abi as unknown as Record<string, number>
     for (const name of REPORTED_CAPABILITIES)
-      capabilities[name] = this.checkExtension(numbers[`KVM_CAP_${name}`] ?? -1)
+      capabilities[name] = this.checkExtension(abi.Cap[name])
     const flags = capabilities.XEN_HVM
     return {
       apiVersion: this.apiVersion(),
@@ -151,9 +165,15 @@ export class Kvm {
     }
   }
 
-  /** KVM_GET_SUPPORTED_CPUID: the CPUID leaves KVM can expose (room for `maxEntries`). */
+  /**
+   * KVM_GET_SUPPORTED_CPUID: the CPUID leaves KVM can expose (room for `maxEntries`, 1 to
+   * MAX_CPUID_ENTRIES; KVM says E2BIG when they do not fit).
+   */
   getSupportedCpuid(maxEntries = 256): CpuidEntry[] {
-    const b = encodeCpuid(maxEntries)
+    const n = uint('KVM_GET_SUPPORTED_CPUID', 'maxEntries', maxEntries)
+    if (n < 1 || n > MAX_CPUID_ENTRIES)
+      throw invalid('KVM_GET_SUPPORTED_CPUID', 'maxEntries', n, `in 1..${MAX_CPUID_ENTRIES}`)
+    const b = encodeCpuid(n)
     this.#native.ioctl(op('KVM_GET_SUPPORTED_CPUID', 'system'), b)
     return decodeCpuid(b)
   }
@@ -184,7 +204,7 @@ export class Kvm {
 
   /** KVM_CREATE_VM (type 0: the default x86 VM). */
   createVm(type = 0): Vm {
-    return Vm.wrap(this.#native.createVm(type))
+    return Vm.wrap(this.#native.createVm(uint('KVM_CREATE_VM', 'type', type)))
   }
 
   /** Closes /dev/kvm. VMs created from it stay usable. Idempotent. */

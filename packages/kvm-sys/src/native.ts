@@ -32,6 +32,7 @@ export interface NativeKvm {
 export interface NativeRegion {
   readonly slot: number
   readonly flags: number
+  /** 64-bit in the addon; Vm turns it into a number (every GPA is below 2^52). */
   readonly guestPhysAddr: bigint
   readonly size: number
   readonly hostAddress: bigint
@@ -85,8 +86,11 @@ export interface Native {
   readonly kickSignal: number
   readonly pageSize: number
   setErrorFactory(make: (errno: number, syscall: string, detail?: string) => Error): void
-  /** The largest ArrayBuffer this Node makes (buffer.constants.MAX_LENGTH). */
-  setMaxBufferLength(length: number): void
+  /**
+   * The largest ArrayBuffer this Node makes (buffer.constants.MAX_LENGTH): a positive safe
+   * integer, else KvmError EINVAL. Returns the limit in force.
+   */
+  setMaxBufferLength(length: number): number
   openKvm(path: string): NativeKvm
   attachVm(handle: number): NativeVm
   attachVcpu(handle: number): NativeVcpu
@@ -116,6 +120,7 @@ export function op(name: string, fd: NativeIoctl['fd']): number {
     })
   }
   const i = opIndex.get(`${fd}:${name}`)
+  // Only reachable if src/ and the addon's table disagree: a broken build, not a bad argument.
   if (i === undefined) throw new Error(`kvm-sys: no ${fd} ioctl ${name} in the addon`)
   return i
 }

@@ -1,11 +1,12 @@
 // Vcpu: a vCPU fd. KVM_RUN and its kvm_run area, the kick, register state, Xen vCPU attributes.
 import { markAsUntransferable } from 'node:worker_threads'
 import * as abi from './abi.js'
-import { type CapabilityNeed, withCapability } from './capability-hint.js'
+import { array, bytes, uint } from './args.js'
+import { type CapabilityNeed, capNeed, withCapability } from './capability-hint.js'
 import { KvmRun } from './kvm-run.js'
 import { loadNative, type NativeVcpu, op } from './native.js'
+import type { CpuidEntry, Fpu, MsrEntry, Regs, Sregs } from './x86.js'
 import {
-  type CpuidEntry,
   decodeFpu,
   decodeMsrs,
   decodeRegs,
@@ -15,25 +16,9 @@ import {
   encodeMsrs,
   encodeRegs,
   encodeSregs,
-  type Fpu,
-  type MsrEntry,
-  type Regs,
-  type Sregs,
-} from './x86.js'
-import {
-  decodeXenVcpuAttr,
-  emptyXenVcpuAttr,
-  encodeXenVcpuAttr,
-  XEN_VCPU_ATTR_TYPES,
-  type XenVcpuAttr,
-  type XenVcpuAttrType,
-} from './xen.js'
-
-const CAP = (name: string, feature?: number): CapabilityNeed => ({
-  cap: (abi as unknown as Record<string, number>)[`KVM_CAP_${name}`] ?? -1,
-  name: `KVM_CAP_${name}`,
-  ...(feature !== undefined && { feature }),
-})
+} from './x86-codec.js'
+import { XEN_VCPU_ATTR_TYPES, type XenVcpuAttr, type XenVcpuAttrType } from './xen.js'
+import { decodeXenVcpuAttr, emptyXenVcpuAttr, encodeXenVcpuAttr } from './xen-codec.js'
 
 /**
  * A virtual CPU. Create it with `vm.createVcpu(id)`; in a worker thread attach to it with
@@ -63,7 +48,7 @@ export class Vcpu {
 
   /** Attaches to an open vCPU by its handle, e.g. in the worker thread that runs it. */
   static fromHandle(handle: number): Vcpu {
-    return new Vcpu(loadNative().attachVcpu(handle))
+    return new Vcpu(loadNative().attachVcpu(uint('attachVcpu', 'handle', handle)))
   }
 
   /** The vCPU id given to KVM_CREATE_VCPU (the APIC ID). */
@@ -158,7 +143,10 @@ export class Vcpu {
 
   /** KVM_GET_MSRS: reads the MSRs; stops at the first one KVM refuses (fewer entries back). */
   getMsrs(indices: readonly number[]): MsrEntry[] {
-    const b = encodeMsrs(indices.map((index) => ({ index, data: 0n })))
+    const list = array<number>('KVM_GET_MSRS', 'indices', indices)
+    const b = encodeMsrs(
+      list.map((index, i) => ({ index: uint('KVM_GET_MSRS', `indices[${i}]`, index), data: 0n })),
+    )
     const n = this.#ioctl('KVM_GET_MSRS', b)
     return decodeMsrs(b, n)
   }
@@ -171,69 +159,72 @@ export class Vcpu {
   /** KVM_GET_LAPIC: the local APIC register page (1024 bytes; registers at their MMIO offsets). */
   getLapic(): Uint8Array {
     const b = new Uint8Array(abi.kvm_lapic_state.size)
-    this.#need(CAP('IRQCHIP'), () => this.#ioctl('KVM_GET_LAPIC', b))
+    this.#need(capNeed('IRQCHIP'), () => this.#ioctl('KVM_GET_LAPIC', b))
     return b
   }
 
-  /** KVM_SET_LAPIC. */
+  /** KVM_SET_LAPIC: `regs` is the 1024-byte register page, over any buffer (shared too). */
   setLapic(regs: Uint8Array): void {
-    if (regs.length !== abi.kvm_lapic_state.size)
-      throw new RangeError(`the LAPIC state is ${abi.kvm_lapic_state.size} bytes`)
-    this.#need(CAP('IRQCHIP'), () => this.#ioctl('KVM_SET_LAPIC', regs))
+    bytes('KVM_SET_LAPIC', 'regs', regs, abi.kvm_lapic_state.size)
+    this.#need(capNeed('IRQCHIP'), () => this.#ioctl('KVM_SET_LAPIC', regs))
   }
 
   /** KVM_INTERRUPT: queues an external interrupt vector (userspace irqchip only). */
   interrupt(vector: number): void {
     const b = new Uint8Array(abi.kvm_interrupt.size)
-    new DataView(b.buffer).setUint32(abi.kvm_interrupt.irq, vector, true)
+    const irq = uint('KVM_INTERRUPT', 'vector', vector, 8)
+    new DataView(b.buffer).setUint32(abi.kvm_interrupt.irq, irq, true)
     this.#ioctl('KVM_INTERRUPT', b)
   }
 
   /** KVM_NMI: queues an NMI. */
   nmi(): void {
-    this.#need(CAP('USER_NMI'), () => this.#ioctl('KVM_NMI'))
+    this.#need(capNeed('USER_NMI'), () => this.#ioctl('KVM_NMI'))
   }
 
   /** KVM_GET_MP_STATE (KVM_MP_STATE_*). */
   getMpState(): number {
     const b = new Uint8Array(abi.kvm_mp_state.size)
-    this.#need(CAP('MP_STATE'), () => this.#ioctl('KVM_GET_MP_STATE', b))
+    this.#need(capNeed('MP_STATE'), () => this.#ioctl('KVM_GET_MP_STATE', b))
     return new DataView(b.buffer).getUint32(abi.kvm_mp_state.mp_state, true)
   }
 
   /** KVM_SET_MP_STATE (e.g. KVM_MP_STATE_RUNNABLE to start an AP without INIT/SIPI). */
   setMpState(state: number): void {
     const b = new Uint8Array(abi.kvm_mp_state.size)
-    new DataView(b.buffer).setUint32(abi.kvm_mp_state.mp_state, state, true)
-    this.#need(CAP('MP_STATE'), () => this.#ioctl('KVM_SET_MP_STATE', b))
+    const mp = uint('KVM_SET_MP_STATE', 'state', state)
+    new DataView(b.buffer).setUint32(abi.kvm_mp_state.mp_state, mp, true)
+    this.#need(capNeed('MP_STATE'), () => this.#ioctl('KVM_SET_MP_STATE', b))
   }
 
   /** KVM_GET_VCPU_EVENTS: pending exception / interrupt / NMI state (layout: abi.kvm_vcpu_events). */
   getVcpuEvents(): Uint8Array {
     const b = new Uint8Array(abi.kvm_vcpu_events.size)
-    this.#need(CAP('VCPU_EVENTS'), () => this.#ioctl('KVM_GET_VCPU_EVENTS', b))
+    this.#need(capNeed('VCPU_EVENTS'), () => this.#ioctl('KVM_GET_VCPU_EVENTS', b))
     return b
   }
 
-  /** KVM_SET_VCPU_EVENTS. */
+  /** KVM_SET_VCPU_EVENTS: `events` as getVcpuEvents returned it, over any buffer (shared too). */
   setVcpuEvents(events: Uint8Array): void {
-    this.#need(CAP('VCPU_EVENTS'), () => this.#ioctl('KVM_SET_VCPU_EVENTS', events))
+    bytes('KVM_SET_VCPU_EVENTS', 'events', events, abi.kvm_vcpu_events.size)
+    this.#need(capNeed('VCPU_EVENTS'), () => this.#ioctl('KVM_SET_VCPU_EVENTS', events))
   }
 
   /** KVM_SET_TSC_KHZ on this vCPU. */
   setTscKhz(khz: number): void {
-    this.#need(CAP('TSC_CONTROL'), () => this.#ioctl('KVM_SET_TSC_KHZ', khz))
+    const k = uint('KVM_SET_TSC_KHZ', 'khz', khz)
+    this.#need(capNeed('TSC_CONTROL'), () => this.#ioctl('KVM_SET_TSC_KHZ', k))
   }
 
   /** KVM_GET_TSC_KHZ: this vCPU's TSC frequency. */
   getTscKhz(): number {
-    return this.#need(CAP('GET_TSC_KHZ'), () => this.#ioctl('KVM_GET_TSC_KHZ'))
+    return this.#need(capNeed('GET_TSC_KHZ'), () => this.#ioctl('KVM_GET_TSC_KHZ'))
   }
 
   /** KVM_XEN_VCPU_SET_ATTR for any vCPU attribute type. */
   xenVcpuSetAttr(attr: XenVcpuAttr): void {
     const b = encodeXenVcpuAttr(attr)
-    const need = CAP('XEN_HVM', XEN_VCPU_ATTR_TYPES[attr.type].feature)
+    const need = capNeed('XEN_HVM', XEN_VCPU_ATTR_TYPES[attr.type].feature)
     this.#need(need, () => this.#ioctl('KVM_XEN_VCPU_SET_ATTR', b))
   }
 
@@ -248,7 +239,7 @@ export class Vcpu {
     }
   > {
     const b = emptyXenVcpuAttr(type)
-    const need = CAP('XEN_HVM', XEN_VCPU_ATTR_TYPES[type].feature)
+    const need = capNeed('XEN_HVM', XEN_VCPU_ATTR_TYPES[type].feature)
     this.#need(need, () => this.#ioctl('KVM_XEN_VCPU_GET_ATTR', b))
     return decodeXenVcpuAttr(type, b) as Extract<XenVcpuAttr, { type: T }>
   }

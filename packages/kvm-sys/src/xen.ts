@@ -1,7 +1,6 @@
-// Xen HVM attributes of KVM (KVM_XEN_HVM_*_ATTR, KVM_XEN_VCPU_*_ATTR) as tagged objects, and
-// their encoding in struct kvm_xen_hvm_attr / kvm_xen_vcpu_attr (offsets from abi.ts).
+// Xen HVM attributes of KVM (KVM_XEN_HVM_*_ATTR, KVM_XEN_VCPU_*_ATTR) as tagged objects, and the
+// type number and KVM_XEN_HVM_CONFIG feature of each. Their encoding is in xen-codec.ts.
 import {
-  KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
   KVM_XEN_ATTR_TYPE_EVTCHN,
   KVM_XEN_ATTR_TYPE_LONG_MODE,
   KVM_XEN_ATTR_TYPE_RUNSTATE_UPDATE_FLAG,
@@ -24,8 +23,6 @@ import {
   KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO,
   KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO_HVA,
   KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO,
-  kvm_xen_hvm_attr,
-  kvm_xen_vcpu_attr,
 } from './abi.js'
 
 /** VM-wide Xen attributes (KVM_XEN_HVM_SET_ATTR / KVM_XEN_HVM_GET_ATTR). */
@@ -89,7 +86,7 @@ export type XenHvmAttrType = XenHvmAttr['type']
 export interface XenEvtchnAssignment {
   /** kvm_xen_hvm_attr.u.evtchn.send_port: the guest port whose EVTCHNOP_send the kernel takes. */
   sendPort: number
-  /** EVTCHNSTAT_ipi or EVTCHNSTAT_interdomain. */
+  /** Xen's EVTCHNSTAT_ipi (5) or EVTCHNSTAT_interdomain (2), from xen/event_channel.h. */
   evtchnType: number
   /** kvm_xen_hvm_attr.u.evtchn.flags: 0 (assign) or one KVM_XEN_EVTCHN_* operation. */
   flags: number
@@ -256,180 +253,4 @@ export const XEN_VCPU_ATTR_TYPES: Record<XenVcpuAttrType, { value: number; featu
     value: KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO_HVA,
     feature: KVM_XEN_HVM_CONFIG_SHARED_INFO_HVA,
   },
-}
-
-const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
-
-/** A struct kvm_xen_hvm_attr of `type` with an empty union (for GET_ATTR). */
-export function emptyXenHvmAttr(type: XenHvmAttrType): Uint8Array {
-  const b = new Uint8Array(kvm_xen_hvm_attr.size)
-  view(b).setUint16(kvm_xen_hvm_attr.type, XEN_HVM_ATTR_TYPES[type].value, true)
-  return b
-}
-
-/** XenHvmAttr -> struct kvm_xen_hvm_attr. */
-export function encodeXenHvmAttr(a: XenHvmAttr): Uint8Array {
-  const b = emptyXenHvmAttr(a.type)
-  const v = view(b)
-  const u = kvm_xen_hvm_attr.u
-  switch (a.type) {
-    case 'LONG_MODE':
-      v.setUint8(u.long_mode, a.longMode ? 1 : 0)
-      break
-    case 'SHARED_INFO':
-      v.setBigUint64(u.shared_info.gfn, BigInt.asUintN(64, a.gfn), true)
-      break
-    case 'SHARED_INFO_HVA':
-      v.setBigUint64(u.shared_info.hva, BigInt.asUintN(64, a.hva), true)
-      break
-    case 'UPCALL_VECTOR':
-      v.setUint8(u.vector, a.vector)
-      break
-    case 'XEN_VERSION':
-      v.setUint32(u.xen_version, a.version >>> 0, true)
-      break
-    case 'RUNSTATE_UPDATE_FLAG':
-      v.setUint8(u.runstate_update_flag, a.enabled ? 1 : 0)
-      break
-    case 'EVTCHN': {
-      const e = u.evtchn
-      v.setUint32(e.send_port, a.sendPort, true)
-      v.setUint32(e.type, a.evtchnType, true)
-      v.setUint32(e.flags, a.flags, true)
-      if ('eventfd' in a.deliver) {
-        v.setUint32(e.deliver.eventfd.port, a.deliver.port ?? 0, true)
-        v.setInt32(e.deliver.eventfd.fd, a.deliver.eventfd, true)
-      } else {
-        v.setUint32(e.deliver.port.port, a.deliver.port, true)
-        v.setUint32(e.deliver.port.vcpu, a.deliver.vcpu, true)
-        v.setUint32(
-          e.deliver.port.priority,
-          a.deliver.priority ?? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
-          true,
-        )
-      }
-      break
-    }
-  }
-  return b
-}
-
-/** struct kvm_xen_hvm_attr (as GET_ATTR filled it) -> XenHvmAttr of `type`. */
-export function decodeXenHvmAttr(type: XenHvmAttrType, b: Uint8Array): XenHvmAttr {
-  const v = view(b)
-  const u = kvm_xen_hvm_attr.u
-  switch (type) {
-    case 'LONG_MODE':
-      return { type, longMode: v.getUint8(u.long_mode) !== 0 }
-    case 'SHARED_INFO':
-      return { type, gfn: v.getBigUint64(u.shared_info.gfn, true) }
-    case 'SHARED_INFO_HVA':
-      return { type, hva: v.getBigUint64(u.shared_info.hva, true) }
-    case 'UPCALL_VECTOR':
-      return { type, vector: v.getUint8(u.vector) }
-    case 'XEN_VERSION':
-      return { type, version: v.getUint32(u.xen_version, true) }
-    case 'RUNSTATE_UPDATE_FLAG':
-      return { type, enabled: v.getUint8(u.runstate_update_flag) !== 0 }
-    case 'EVTCHN': {
-      const e = u.evtchn
-      return {
-        type,
-        sendPort: v.getUint32(e.send_port, true),
-        evtchnType: v.getUint32(e.type, true),
-        flags: v.getUint32(e.flags, true),
-        deliver: {
-          port: v.getUint32(e.deliver.port.port, true),
-          vcpu: v.getUint32(e.deliver.port.vcpu, true),
-          priority: v.getUint32(e.deliver.port.priority, true),
-        },
-      }
-    }
-  }
-}
-
-/** A struct kvm_xen_vcpu_attr of `type` with an empty union (for GET_ATTR). */
-export function emptyXenVcpuAttr(type: XenVcpuAttrType): Uint8Array {
-  const b = new Uint8Array(kvm_xen_vcpu_attr.size)
-  view(b).setUint16(kvm_xen_vcpu_attr.type, XEN_VCPU_ATTR_TYPES[type].value, true)
-  return b
-}
-
-const RUNSTATE_FIELDS = [
-  ['state', 'state'],
-  ['stateEntryTime', 'state_entry_time'],
-  ['timeRunning', 'time_running'],
-  ['timeRunnable', 'time_runnable'],
-  ['timeBlocked', 'time_blocked'],
-  ['timeOffline', 'time_offline'],
-] as const
-
-/** XenVcpuAttr -> struct kvm_xen_vcpu_attr. */
-export function encodeXenVcpuAttr(a: XenVcpuAttr): Uint8Array {
-  const b = emptyXenVcpuAttr(a.type)
-  const v = view(b)
-  const u = kvm_xen_vcpu_attr.u
-  switch (a.type) {
-    case 'VCPU_INFO':
-    case 'VCPU_TIME_INFO':
-    case 'RUNSTATE_ADDR':
-      v.setBigUint64(u.gpa, BigInt.asUintN(64, a.gpa), true)
-      break
-    case 'VCPU_INFO_HVA':
-      v.setBigUint64(u.hva, BigInt.asUintN(64, a.hva), true)
-      break
-    case 'RUNSTATE_CURRENT':
-      v.setBigUint64(u.runstate.state, BigInt(a.state), true)
-      break
-    case 'RUNSTATE_DATA':
-    case 'RUNSTATE_ADJUST':
-      for (const [js, c] of RUNSTATE_FIELDS)
-        v.setBigUint64(u.runstate[c], BigInt.asUintN(64, a[js]), true)
-      break
-    case 'VCPU_ID':
-      v.setUint32(u.vcpu_id, a.vcpuId, true)
-      break
-    case 'TIMER':
-      v.setUint32(u.timer.port, a.port, true)
-      v.setUint32(u.timer.priority, a.priority, true)
-      v.setBigUint64(u.timer.expires_ns, BigInt.asUintN(64, a.expiresNs), true)
-      break
-    case 'UPCALL_VECTOR':
-      v.setUint8(u.vector, a.vector)
-      break
-  }
-  return b
-}
-
-/** struct kvm_xen_vcpu_attr (as GET_ATTR filled it) -> XenVcpuAttr of `type`. */
-export function decodeXenVcpuAttr(type: XenVcpuAttrType, b: Uint8Array): XenVcpuAttr {
-  const v = view(b)
-  const u = kvm_xen_vcpu_attr.u
-  switch (type) {
-    case 'VCPU_INFO':
-    case 'VCPU_TIME_INFO':
-    case 'RUNSTATE_ADDR':
-      return { type, gpa: v.getBigUint64(u.gpa, true) }
-    case 'VCPU_INFO_HVA':
-      return { type, hva: v.getBigUint64(u.hva, true) }
-    case 'RUNSTATE_CURRENT':
-      return { type, state: Number(v.getBigUint64(u.runstate.state, true)) }
-    case 'RUNSTATE_DATA':
-    case 'RUNSTATE_ADJUST': {
-      const r = {} as XenRunstate
-      for (const [js, c] of RUNSTATE_FIELDS) r[js] = v.getBigUint64(u.runstate[c], true)
-      return { type, ...r }
-    }
-    case 'VCPU_ID':
-      return { type, vcpuId: v.getUint32(u.vcpu_id, true) }
-    case 'TIMER':
-      return {
-        type,
-        port: v.getUint32(u.timer.port, true),
-        priority: v.getUint32(u.timer.priority, true),
-        expiresNs: v.getBigUint64(u.timer.expires_ns, true),
-      }
-    case 'UPCALL_VECTOR':
-      return { type, vector: v.getUint8(u.vector) }
-  }
 }

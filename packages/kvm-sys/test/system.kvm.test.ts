@@ -17,8 +17,8 @@ describe('Kvm', () => {
   })
 
   it('KVM_CHECK_EXTENSION answers per capability', () => {
-    expect(kvm.checkExtension(abi.KVM_CAP_USER_MEMORY)).toBeGreaterThan(0)
-    expect(kvm.checkExtension(abi.KVM_CAP_IMMEDIATE_EXIT)).toBeGreaterThan(0)
+    expect(kvm.checkExtension(abi.Cap.USER_MEMORY)).toBeGreaterThan(0)
+    expect(kvm.checkExtension(abi.Cap.IMMEDIATE_EXIT)).toBeGreaterThan(0)
     expect(kvm.checkExtension(0x7fffffff)).toBe(0)
   })
 

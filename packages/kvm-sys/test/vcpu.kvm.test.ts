@@ -234,7 +234,7 @@ describe('register state', () => {
     }
     if (refused === undefined) expect(vm.createVcpu(1).getTscKhz()).toBe(khz)
     else {
-      expect(vm.checkExtension(abi.KVM_CAP_VM_TSC_CONTROL)).toBe(0)
+      expect(vm.checkExtension(abi.Cap.VM_TSC_CONTROL)).toBe(0)
       expect(refused).toMatchObject({ hint: expect.stringContaining('KVM_CAP_VM_TSC_CONTROL') })
     }
   })

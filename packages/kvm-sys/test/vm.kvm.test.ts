@@ -2,6 +2,8 @@
 // types, irqLine, signalMsi, irqfd (assign, deassign, resample), ioeventfd, TSS and identity
 // map addresses, kvmclock. Guests are hand-assembled real-mode bytes.
 import { constants } from 'node:buffer'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import * as abi from '../src/abi.js'
 import { EventFd, Kvm, KvmError, type Vcpu, Vm } from '../src/index.js'
@@ -69,7 +71,7 @@ describe('memory regions', () => {
     const code = [0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xa0, 0x10, 0x00, 0xe6, 0x10]
     const { vcpu } = guest([...code, 0xc6, 0x06, 0x20, 0x00, 0x77, 0xf4])
     const r = vm.addMemoryRegion({ slot: 1, guestPhysAddr: 0x10000, size: 0x10000 })
-    expect(r).toMatchObject({ slot: 1, guestPhysAddr: 0x10000n, size: 0x10000, flags: 0 })
+    expect(r).toMatchObject({ slot: 1, guestPhysAddr: 0x10000, size: 0x10000, flags: 0 })
     expect(r.hostAddress % 4096n).toBe(0n)
     expect(r.buffer.byteLength).toBe(0x10000)
     const mem = new Uint8Array(r.buffer)
@@ -94,7 +96,7 @@ describe('memory regions', () => {
     expect(r.buffer.byteLength).toBe(0)
     expect(vm.memoryRegions().map((x) => x.slot)).toEqual([0])
     expect(vcpu.run()).toBe(abi.KVM_EXIT_MMIO)
-    expect(vcpu.kvmRun.mmio).toMatchObject({ physAddr: 0x10010n, isWrite: false, len: 1 })
+    expect(vcpu.kvmRun.mmio).toMatchObject({ physAddr: 0x10010, isWrite: false, len: 1 })
     // The slot can be used again.
     const again = vm.addMemoryRegion({ slot: 1, guestPhysAddr: 0x20000, size: 0x1000 })
     expect(again.buffer.byteLength).toBe(0x1000)
@@ -127,10 +129,25 @@ describe('memory regions', () => {
     expect(vm.memoryRegions()).toEqual([])
   })
 
+  it('a region past what Node can wrap is a KvmError even when told a huge limit: no SIGABRT', () => {
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('./fixtures/huge-region.mjs', import.meta.url))],
+      { encoding: 'utf8', timeout: 120_000 },
+    )
+    expect(child.signal, child.stderr).toBeNull()
+    expect(child.status, child.stderr).toBe(0)
+    const result = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}')
+    // EFBIG when Node refuses the 8 GiB buffer; ENOMEM if this host cannot even map it.
+    expect(result).toMatchObject({ name: 'KvmError', regions: 0 })
+    expect(['EFBIG', 'ENOMEM']).toContain(result.code)
+    console.log(`8 GiB region with a 1 TiB limit: ${result.code} from ${result.syscall}`)
+  })
+
   it('KVM_MEM_READONLY: reads work, writes exit as MMIO', () => {
     // mov ax, 0x1000; mov ds, ax; mov al, [0]; out 0x10, al; mov [0], al; hlt
     const { vcpu } = guest([0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xa0, 0, 0, 0xe6, 0x10, 0xa2, 0, 0, 0xf4])
-    expect(vm.checkExtension(abi.KVM_CAP_READONLY_MEM)).toBeGreaterThan(0)
+    expect(vm.checkExtension(abi.Cap.READONLY_MEM)).toBeGreaterThan(0)
     const rom = vm.addMemoryRegion({
       slot: 1,
       guestPhysAddr: 0x10000,
@@ -140,7 +157,7 @@ describe('memory regions', () => {
     new Uint8Array(rom.buffer)[0] = 0x99
     expect(expectOut(vcpu, 0x10)).toBe(0x99)
     expect(vcpu.run()).toBe(abi.KVM_EXIT_MMIO)
-    expect(vcpu.kvmRun.mmio).toMatchObject({ physAddr: 0x10000n, isWrite: true, len: 1 })
+    expect(vcpu.kvmRun.mmio).toMatchObject({ physAddr: 0x10000, isWrite: true, len: 1 })
     expect(vcpu.kvmRun.mmio.data[0]).toBe(0x99)
   })
 })
@@ -158,7 +175,7 @@ describe('interrupt controllers', () => {
     vm = kvm.createVm()
     vm.enableSplitIrqchip(24)
     expect(() => vm.createIrqchip()).toThrow(expect.objectContaining({ code: 'EEXIST' }))
-    expect(() => vm.enableCap(abi.KVM_CAP_SPLIT_IRQCHIP, [24])).toThrow(
+    expect(() => vm.enableCap(abi.Cap.SPLIT_IRQCHIP, [24])).toThrow(
       expect.objectContaining({ code: 'EEXIST', syscall: 'KVM_ENABLE_CAP' }),
     )
   })
@@ -219,7 +236,7 @@ describe('GSI routing (x86 entry types)', () => {
       { gsi: 25, type: abi.KVM_IRQ_ROUTING_HV_SINT, u: [0, 2] },
       { gsi: 26, type: abi.KVM_IRQ_ROUTING_HV_SINT, u: [7, 15] },
     ])
-    if (kvm.checkExtension(abi.KVM_CAP_HYPERV) > 0) vm.setGsiRouting(table)
+    if (kvm.checkExtension(abi.Cap.HYPERV) > 0) vm.setGsiRouting(table)
     else expect(() => vm.setGsiRouting(table)).toThrow(expect.objectContaining({ code: 'EINVAL' }))
   })
 
@@ -248,7 +265,25 @@ describe('GSI routing (x86 entry types)', () => {
     vm.createIrqchip()
     const table = encodeRouting([irqchip(1, abi.KVM_IRQCHIP_IOAPIC, 1)])
     new DataView(table.buffer).setUint32(0, 2, true) // claims 2 entries, holds 1
-    expect(() => vm.setGsiRouting(table)).toThrow(TypeError)
+    expect(() => vm.setGsiRouting(table)).toThrow(expect.objectContaining({ code: 'EINVAL' }))
+  })
+
+  it('takes a table in a SharedArrayBuffer like any other (the addon copies it)', () => {
+    vm = kvm.createVm()
+    vm.createIrqchip()
+    const plain = encodeRouting([irqchip(1, abi.KVM_IRQCHIP_IOAPIC, 1)])
+    const shared = new Uint8Array(new SharedArrayBuffer(plain.length))
+    shared.set(plain)
+    vm.setGsiRouting(shared)
+    const vcpu = vm.createVcpu(0)
+    const lapic = vcpu.getLapic()
+    const sharedLapic = new Uint8Array(new SharedArrayBuffer(lapic.length))
+    sharedLapic.set(lapic)
+    vcpu.setLapic(sharedLapic)
+    const events = vcpu.getVcpuEvents()
+    const sharedEvents = new Uint8Array(new SharedArrayBuffer(events.length))
+    sharedEvents.set(events)
+    vcpu.setVcpuEvents(sharedEvents)
   })
 })
 
@@ -294,13 +329,13 @@ describe('irqfd and ioeventfd', () => {
     const [plain, matched, mmio] = [eventfd(), eventfd(), eventfd()]
     vm.ioeventfd({ fd: plain, addr: 0x50, len: 1, pio: true })
     vm.ioeventfd({ fd: matched, addr: 0x52, len: 1, pio: true, datamatch: 9 })
-    vm.ioeventfd({ fd: mmio, addr: 0x300000n, len: 1 })
+    vm.ioeventfd({ fd: mmio, addr: 0x300000, len: 1 })
     expect(expectOut(vcpu, 0x52)).toBe(8)
     expect(expectOut(vcpu, 0x10)).toBe(9)
     expect([plain.read(), matched.read(), mmio.read()]).toEqual([1n, 1n, 1n])
-    vm.ioeventfd({ fd: mmio, addr: 0x300000n, len: 1, deassign: true })
+    vm.ioeventfd({ fd: mmio, addr: 0x300000, len: 1, deassign: true })
     expect(vcpu.run()).toBe(abi.KVM_EXIT_MMIO)
-    expect(vcpu.kvmRun.mmio).toMatchObject({ physAddr: 0x300000n, isWrite: true })
+    expect(vcpu.kvmRun.mmio).toMatchObject({ physAddr: 0x300000, isWrite: true })
     expect(mmio.read()).toBeNull()
   })
 })
@@ -325,6 +360,6 @@ describe('x86 VM setup and clock', () => {
 
   it('KVM_CHECK_EXTENSION on the VM', () => {
     vm = kvm.createVm()
-    expect(vm.checkExtension(abi.KVM_CAP_IRQ_ROUTING)).toBe(abi.KVM_MAX_IRQ_ROUTES)
+    expect(vm.checkExtension(abi.Cap.IRQ_ROUTING)).toBe(abi.KVM_MAX_IRQ_ROUTES)
   })
 })

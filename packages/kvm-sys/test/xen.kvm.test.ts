@@ -7,6 +7,10 @@ import * as abi from '../src/abi.js'
 import { EventFd, Kvm, type MemoryRegion, type Vcpu, type Vm } from '../src/index.js'
 import { encodeRouting, enterRealMode, waitFor } from './helpers/guest.js'
 
+// Xen's port types (xen/event_channel.h); kvm-sys does not export Xen numbers.
+const EVTCHNSTAT_interdomain = 2
+const EVTCHNSTAT_ipi = 5
+
 const kvm = Kvm.open()
 afterAll(() => kvm.close())
 
@@ -17,7 +21,7 @@ const X = abi.KVM_XEN_HVM_CONFIG_FLAGS
 
 let xenFlags = 0
 beforeAll(() => {
-  xenFlags = kvm.checkExtension(abi.KVM_CAP_XEN_HVM)
+  xenFlags = kvm.checkExtension(abi.Cap.XEN_HVM)
 })
 
 let vm: Vm
@@ -118,7 +122,7 @@ describe('KVM_XEN_HVM_SET_ATTR / GET_ATTR (every VM attribute type)', () => {
     const ipi = (flags: number, vcpu = 0, port = 7) => ({
       type: 'EVTCHN' as const,
       sendPort: 7,
-      evtchnType: abi.EVTCHNSTAT_ipi,
+      evtchnType: EVTCHNSTAT_ipi,
       flags,
       deliver: { port, vcpu },
     })
@@ -139,7 +143,7 @@ describe('KVM_XEN_HVM_SET_ATTR / GET_ATTR (every VM attribute type)', () => {
     vm.xenHvmSetAttr({
       type: 'EVTCHN',
       sendPort: 9,
-      evtchnType: abi.EVTCHNSTAT_interdomain,
+      evtchnType: EVTCHNSTAT_interdomain,
       flags: 0,
       deliver: { eventfd: eventfd().fd },
     })
@@ -251,7 +255,7 @@ describe('event channels', () => {
       { gsi: 0, type: abi.KVM_IRQ_ROUTING_IRQCHIP, u: [abi.KVM_IRQCHIP_IOAPIC, 2] },
       { gsi: 8, type: abi.KVM_IRQ_ROUTING_IRQCHIP, u: [abi.KVM_IRQCHIP_PIC_SLAVE, 0] },
       { gsi: 24, type: abi.KVM_IRQ_ROUTING_MSI, u: [0xfee00000, 0, 0x41] },
-      ...(kvm.checkExtension(abi.KVM_CAP_HYPERV) > 0
+      ...(kvm.checkExtension(abi.Cap.HYPERV) > 0
         ? [{ gsi: 25, type: abi.KVM_IRQ_ROUTING_HV_SINT, u: [0, 2] }]
         : []),
       xenRoute(10, 3, prio),
@@ -350,7 +354,7 @@ describe('event channels', () => {
       vm.xenHvmSetAttr({
         type: 'EVTCHN',
         sendPort,
-        evtchnType: 'eventfd' in deliver ? abi.EVTCHNSTAT_interdomain : abi.EVTCHNSTAT_ipi,
+        evtchnType: 'eventfd' in deliver ? EVTCHNSTAT_interdomain : EVTCHNSTAT_ipi,
         flags: 0,
         deliver,
       })

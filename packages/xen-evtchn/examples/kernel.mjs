@@ -3,7 +3,7 @@
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, Kvm } from '@tsvmm/kvm-sys'
 import { EvtchnEngine } from '@tsvmm/xen-evtchn'
-import { KvmEvtchn } from '@tsvmm/xen-evtchn/kvm'
+import { KvmEvtchn, sameThreadVcpus } from '@tsvmm/xen-evtchn/kvm'
 
 const kvm = Kvm.open()
 const vm = kvm.createVm()
@@ -17,7 +17,8 @@ const vcpus = [vm.createVcpu(0), vm.createVcpu(1)]
 const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(region.buffer) }])
 const engine = new EvtchnEngine({ memory, vcpus: 2, notify: (v) => vcpus[v]?.kick() })
 
-const evtchn = new KvmEvtchn({ engine, vm, vcpus })
+// The vCPUs run on this thread (a threaded VMM passes its own vCPU port instead).
+const evtchn = new KvmEvtchn({ engine, vm, vcpus: sameThreadVcpus(vcpus) })
 console.log('in kernel:', evtchn.inKernel)
 evtchn.setSharedInfo(0x10000) // engine + KVM_XEN_ATTR_TYPE_SHARED_INFO
 evtchn.setVcpuInfo(0, 0x10000) // engine + KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO

@@ -50,6 +50,17 @@ export type EvtchnRestoreOptions = Pick<
   'memory' | 'notify' | 'clock' | 'onError'
 >
 
+/**
+ * What the engine tells the one component that mirrors its state elsewhere (the kernel offload),
+ * once the operation that changed it has finished.
+ */
+export interface EvtchnObserver {
+  /** A port was opened, closed, rebound, moved to another vCPU or given or taken a backend. */
+  portsChanged(): void
+  /** The guest registered `vcpu`'s vcpu_info at `gpa` (VCPUOP_register_vcpu_info). */
+  vcpuInfoRegistered(vcpu: number, gpa: number): void
+}
+
 /** The state of one port, as the VMM sees it. */
 export interface PortInfo extends PortRecord {
   /** Whether the pending bit is set in shared_info. */
@@ -81,6 +92,7 @@ export class EvtchnEngine {
   readonly #timers: VcpuTimers
   readonly #registered: boolean[]
   readonly #userspaceDeliver: Deliver
+  #observer: EvtchnObserver | null = null
 
   constructor(options: EvtchnEngineOptions) {
     const { memory, vcpus, notify } = options
@@ -141,6 +153,11 @@ export class EvtchnEngine {
     return this.#two.vcpuInfo(vcpu)
   }
 
+  /** Whether the guest registered `vcpu`'s vcpu_info itself (VCPUOP_register_vcpu_info). */
+  vcpuInfoRegistered(vcpu: number): boolean {
+    return this.#registered[vcpu] === true
+  }
+
   /** The clock VIRQ_TIMER runs on. */
   get clock(): EvtchnClock {
     return this.#timers.clock
@@ -179,7 +196,23 @@ export class EvtchnEngine {
    */
   hypercall(cmd: RegisterValue, argGpa: RegisterValue, vcpu: number): number {
     if (!this.#two.validVcpu(vcpu)) return -XenErrno.EINVAL
-    return eventChannelOp(this.#ports, this.#memory, cmd, argGpa)
+    return this.#reportingPorts(() => eventChannelOp(this.#ports, this.#memory, cmd, argGpa))
+  }
+
+  /**
+   * Sets (or with null removes) the observer told about port-table changes and vcpu_info
+   * registrations: the kernel offload, which keeps KVM's copy of them.
+   */
+  observe(observer: EvtchnObserver | null): void {
+    this.#observer = observer
+  }
+
+  // Runs `op`, then tells the observer if the port table changed under it.
+  #reportingPorts<T>(op: () => T): T {
+    const before = this.#ports.generation
+    const result = op()
+    if (this.#ports.generation !== before) this.#observer?.portsChanged()
+    return result
   }
 
   /** HYPERVISOR_set_timer_op(timeout) issued by `vcpu` (timeout: absolute system time in ns). */
@@ -230,6 +263,7 @@ export class EvtchnEngine {
     if (saved !== null) copyToGuest(this.#memory, gpa, saved)
     this.#registered[vcpu] = true
     this.#two.markAllPending(vcpu)
+    this.#observer?.vcpuInfoRegistered(vcpu, gpa)
     return 0
   }
 
@@ -240,7 +274,7 @@ export class EvtchnEngine {
    * or console ring), notifying `vcpu`. Returns the port, or -ENOSPC / -ENOENT.
    */
   backendAllocUnbound(vcpu = 0): number {
-    return this.#ports.backendAllocUnbound(vcpu)
+    return this.#reportingPorts(() => this.#ports.backendAllocUnbound(vcpu))
   }
 
   /**
@@ -249,12 +283,12 @@ export class EvtchnEngine {
    * sends on it call `onSend(port)`. 0, -EINVAL (wrong port), -EBUSY (already attached).
    */
   backendBind(port: number, onSend: BackendHandler): number {
-    return this.#ports.backendBind(port, onSend)
+    return this.#reportingPorts(() => this.#ports.backendBind(port, onSend))
   }
 
   /** Disconnects the backend from `port`; the guest sees its port unbound again. 0 or -EINVAL. */
   backendUnbind(port: number): number {
-    return this.#ports.backendUnbind(port)
+    return this.#reportingPorts(() => this.#ports.backendUnbind(port))
   }
 
   /** Sends an event from the backend to the guest on `port`: the set_pending code, or -EINVAL. */

@@ -1,20 +1,48 @@
-// Kernel offload of event channel delivery (the only file that imports @tsvmm/kvm-sys's root).
-// When KVM advertises KVM_XEN_HVM_CONFIG_EVTCHN_2LEVEL and EVTCHN_SEND, the kernel is given
-// shared_info, each vCPU's vcpu_info and Xen vCPU id, and the upcall vector, and then:
+// Kernel offload of event channel delivery: the one owner of everything KVM knows about a
+// domain's event channels (the only file that imports @tsvmm/kvm-sys's root). When KVM
+// advertises KVM_XEN_HVM_CONFIG_EVTCHN_2LEVEL and EVTCHN_SEND, the kernel is given shared_info,
+// each vCPU's vcpu_info and Xen vCPU id, and the upcall vectors, and then:
 //   - VMM -> guest deliveries go through KVM_XEN_HVM_EVTCHN_SEND (the kernel injects the upcall);
-//   - backend ports get a XEN_EVTCHN GSI route with an irqfd, so a device thread raises the port
-//     by writing an eventfd, with no userspace work;
-//   - the guest's EVTCHNOP_send on IPI ports and backend ports is handled in the kernel
-//     (KVM_XEN_ATTR_TYPE_EVTCHN: loop back to the port, or signal the backend's eventfd).
-// The port table stays in the userspace engine. Without those capabilities everything goes
-// through the engine. The guest's memory ends up the same either way (the KVM suite checks it).
+//   - IPI, loopback, backend and VIRQ_TIMER ports are kept assigned to KVM (kernel-ports.ts),
+//     following the engine's reports of port-table changes (EvtchnObserver);
+//   - a backend raises its port by writing an eventfd (an irqfd on a XEN_EVTCHN route).
+// vCPU attributes go through the VMM's vCPU port ("now or before the vCPU's next KVM_RUN"):
+// KVM_RUN holds the vCPU mutex while the guest sleeps in the kernel, so a vCPU ioctl issued here
+// could block for ever. The port table stays in the engine; without those capabilities everything
+// goes through it. The guest's memory ends up the same either way (the KVM suites check it).
 import { RoutingTable } from '@tsvmm/irq-routing'
-import { abi, EventFd, type Vcpu, type Vm } from '@tsvmm/kvm-sys'
+import { abi, EventFd, type Vcpu, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { EvtchnEngine } from './engine.js'
 import { EvtchnError, XenErrno } from './errno.js'
-import type { RegisterValue } from './hypercall.js'
-import { EVTCHNOP, EVTCHNSTAT, PAGE_SIZE } from './layout.js'
+import { KernelPorts, type KernelSend } from './kernel-ports.js'
+import { EVTCHNSTAT, PAGE_SIZE } from './layout.js'
 import type { BackendHandler } from './ports.js'
+
+/**
+ * The VMM's vCPUs as the offload reaches them. A threaded VMM queues `setAttr` for the vCPU's own
+ * thread and kicks it out of KVM_RUN; {@link sameThreadVcpus} is the port of a VMM that runs its
+ * vCPUs on the thread that uses the offload.
+ */
+export interface VcpuPort {
+  /** Number of vCPUs (Xen vCPU ids 0 .. count - 1). */
+  readonly count: number
+  /** KVM vCPU id (local APIC ID) of Xen vCPU `vcpu`: what routes and EVTCHN_SEND name. */
+  apicId(vcpu: number): number
+  /** KVM_XEN_VCPU_SET_ATTR on `vcpu`, now or before its next KVM_RUN, in the order given. */
+  setAttr(vcpu: number, attr: XenVcpuAttr): void
+  /** Makes `vcpu` leave KVM_RUN once. */
+  kick(vcpu: number): void
+}
+
+/** The vCPU port of vCPUs that only ever run on the calling thread (tests, single-threaded VMMs). */
+export function sameThreadVcpus(vcpus: readonly Vcpu[]): VcpuPort {
+  return {
+    count: vcpus.length,
+    apicId: (v) => vcpus[v]?.id ?? -1,
+    setAttr: (v, attr) => vcpus[v]?.xenVcpuSetAttr(attr),
+    kick: (v) => vcpus[v]?.kick(),
+  }
+}
 
 /** Options of {@link KvmEvtchn}. */
 export interface KvmEvtchnOptions {
@@ -23,7 +51,7 @@ export interface KvmEvtchnOptions {
   /** The VM. */
   vm: Vm
   /** The VM's vCPUs, indexed by Xen vCPU id (engine vCPU index). */
-  vcpus: readonly Vcpu[]
+  vcpus: VcpuPort
   /**
    * The VM's GSI routing table, shared with the VMM's other routes; backend ports add XEN_EVTCHN
    * routes to it. Default: a table of its own (only right if nothing else routes GSIs).
@@ -31,18 +59,24 @@ export interface KvmEvtchnOptions {
   routing?: RoutingTable
   /** KVM_CAP_XEN_HVM flags (default: asked from the VM). */
   xenHvmFlags?: number
+  /** Deliver in the kernel (default: when the flags allow it). true where they do not: EINVAL. */
+  kernel?: boolean
+  /**
+   * With delivery in userspace, still give KVM the guest width and each vcpu_info so that it
+   * keeps the guest's pvclock current (default false).
+   */
+  pvclock?: boolean
   /** Kernel errors while keeping the kernel in step (the engine keeps serving). */
   onError?: (error: unknown) => void
 }
 
-interface KernelBackend {
-  /** Guest -> backend: the kernel signals it on the guest's EVTCHNOP_send. */
-  sendFd: EventFd
-  /** Backend -> guest: writing it raises the port through the irqfd route. */
+interface Backend {
+  /** Guest -> backend: the kernel signals it on the guest's EVTCHNOP_send (kernel mode). */
+  sendFd: EventFd | null
+  /** Backend -> guest: writing it raises the port (an irqfd, or drained by pollBackends). */
   notifyFd: EventFd
+  /** Its XEN_EVTCHN route (kernel mode), else -1. */
   gsi: number
-  /** Xen vCPU the route currently targets. */
-  vcpu: number
 }
 
 /** Whether KVM with these KVM_CAP_XEN_HVM flags can deliver 2-level events itself. */
@@ -52,10 +86,9 @@ export function kernelCanDeliver(xenHvmFlags: number): boolean {
 }
 
 /**
- * Event channels of one VM with delivery in the kernel when KVM offers it. Use its methods in
- * place of the engine's for everything that changes what the kernel must know (configuration,
- * hypercalls, backends); deliveries the engine makes on its own (timers, VIRQs, sends on
- * loopback ports) are routed to the kernel automatically.
+ * Event channels of one VM with delivery in the kernel when KVM offers it. Configuration that
+ * KVM must also know (shared_info, vcpu_info, vectors) goes through its methods; hypercalls and
+ * backend operations go to the engine directly, which reports port-table changes here.
  */
 export class KvmEvtchn {
   /** The userspace engine (port table, hypercalls). */
@@ -63,28 +96,31 @@ export class KvmEvtchn {
   /** True when delivery goes through the kernel. */
   readonly inKernel: boolean
   readonly #vm: Vm
-  readonly #vcpus: readonly Vcpu[]
+  readonly #vcpus: VcpuPort
+  readonly #tellsKvm: boolean
   readonly #routing: RoutingTable | null
   readonly #onError: (e: unknown) => void
-  readonly #backends = new Map<number, KernelBackend>()
-  /** IPI ports the kernel handles sends on: port -> Xen vCPU. */
-  readonly #ipis = new Map<number, number>()
+  readonly #ports: KernelPorts
+  readonly #backends = new Map<number, Backend>()
   readonly #sendArg = { port: 0, vcpu: 0 }
 
   constructor(options: KvmEvtchnOptions) {
     const { engine, vm, vcpus } = options
-    if (vcpus.length !== engine.vcpus)
+    if (vcpus.count !== engine.vcpus)
       throw new EvtchnError(
         'EINVAL',
         'KvmEvtchn',
-        `engine has ${engine.vcpus} vCPUs, got ${vcpus.length}`,
+        `engine has ${engine.vcpus} vCPUs, got ${vcpus.count}`,
       )
     this.engine = engine
     this.#vm = vm
     this.#vcpus = vcpus
     this.#onError = options.onError ?? (() => {})
-    const flags = options.xenHvmFlags ?? vm.checkExtension(abi.KVM_CAP_XEN_HVM)
-    this.inKernel = kernelCanDeliver(flags)
+    const flags = options.xenHvmFlags ?? vm.checkExtension(abi.Cap.XEN_HVM)
+    if (options.kernel === true && !kernelCanDeliver(flags))
+      throw new EvtchnError('EINVAL', 'KvmEvtchn', 'KVM cannot deliver 2-level events itself')
+    this.inKernel = options.kernel ?? kernelCanDeliver(flags)
+    this.#tellsKvm = this.inKernel || options.pvclock === true
     this.#routing = this.inKernel
       ? (options.routing ??
         new RoutingTable({
@@ -92,27 +128,38 @@ export class KvmEvtchn {
           irqfd: (r) => vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
         }))
       : null
-    if (!this.inKernel) return
-    // Tell the kernel what the engine already knows (a fresh or a restored engine).
-    this.#kernelLongMode(engine.longMode)
-    this.#kernelSharedInfo(engine.sharedInfo)
-    vcpus.forEach((v, xenId) => {
-      v.xenVcpuSetAttr({ type: 'VCPU_ID', vcpuId: xenId })
-      this.#kernelVcpuInfo(xenId, engine.vcpuInfo(xenId))
+    this.#ports = new KernelPorts(this.#kernelTarget(), vcpus.count, engine.domid)
+    engine.observe({
+      portsChanged: () => this.#sync(),
+      vcpuInfoRegistered: (vcpu, gpa) => this.#kernelVcpuInfo(vcpu, gpa),
     })
-    engine.useDelivery((port, vcpu) => this.#kernelSend(port, vcpu))
+    if (this.#tellsKvm) {
+      // Tell the kernel what the engine already knows (a fresh or a restored engine).
+      this.#kernelLongMode(engine.longMode)
+      if (this.inKernel) this.#kernelSharedInfo(engine.sharedInfo)
+      for (let v = 0; v < vcpus.count; v++) {
+        if (this.inKernel) vcpus.setAttr(v, { type: 'VCPU_ID', vcpuId: v })
+        this.#kernelVcpuInfo(v, engine.vcpuInfo(v))
+      }
+    }
+    if (this.inKernel) engine.useDelivery((port, vcpu) => this.#kernelSend(port, vcpu))
     this.#sync()
   }
 
   /** KVM vCPU id (APIC ID) of Xen vCPU `vcpu`: what routes and EVTCHN_SEND name. */
   apicId(vcpu: number): number {
-    return this.#vcpus[vcpu]?.id ?? -1
+    return this.#vcpus.apicId(vcpu)
+  }
+
+  /** Ports whose guest sends the kernel handles (IPI and loopback). */
+  get kernelSendPorts(): number {
+    return this.#ports.assigned.size
   }
 
   /** Sets the guest width in the engine and the kernel (KVM_XEN_ATTR_TYPE_LONG_MODE). */
   setLongMode(on: boolean): void {
     this.engine.setLongMode(on)
-    if (this.inKernel) this.#kernelLongMode(on)
+    if (this.#tellsKvm) this.#kernelLongMode(on)
   }
 
   /** Sets shared_info in the engine and the kernel (KVM_XEN_ATTR_TYPE_SHARED_INFO). */
@@ -124,7 +171,7 @@ export class KvmEvtchn {
   /** Sets a vCPU's vcpu_info in the engine and the kernel (KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO). */
   setVcpuInfo(vcpu: number, gpa: number | null): void {
     this.engine.setVcpuInfo(vcpu, gpa)
-    if (this.inKernel) this.#kernelVcpuInfo(vcpu, gpa)
+    this.#kernelVcpuInfo(vcpu, gpa)
   }
 
   /**
@@ -139,7 +186,8 @@ export class KvmEvtchn {
   /** A vCPU's own upcall vector (HVMOP_set_evtchn_upcall_vector), edge-triggered. */
   setVcpuUpcallVector(vcpu: number, vector: number): void {
     checkVector(vector)
-    if (this.inKernel) this.#vcpu(vcpu).xenVcpuSetAttr({ type: 'UPCALL_VECTOR', vector })
+    this.#checkVcpu(vcpu)
+    if (this.inKernel) this.#vcpus.setAttr(vcpu, { type: 'UPCALL_VECTOR', vector })
   }
 
   /**
@@ -151,29 +199,17 @@ export class KvmEvtchn {
     return this.inKernel ? this.#kernelSend(port, vcpu) : this.engine.setPending(port, vcpu)
   }
 
-  /** HYPERVISOR_event_channel_op for a guest vCPU; keeps the kernel's port assignments in step. */
-  hypercall(cmd: RegisterValue, argGpa: RegisterValue, vcpu: number): number {
-    const rc = this.engine.hypercall(cmd, argGpa, vcpu)
-    if (this.inKernel && cmd !== EVTCHNOP.send && cmd !== BigInt(EVTCHNOP.send)) this.#sync()
-    return rc
-  }
-
   /**
-   * Connects a backend to guest port `port` (see {@link EvtchnEngine.backendBind}). In the
-   * kernel, the guest's sends signal an eventfd ({@link pollBackends} turns them into `onSend`
-   * calls) and {@link backendNotifyFd} raises the port with no userspace work.
+   * Connects a backend to guest port `port` (see {@link EvtchnEngine.backendBind}); the same as
+   * the engine's, kept for symmetry with {@link backendNotifyFd}.
    */
   backendBind(port: number, onSend: BackendHandler): number {
-    const rc = this.engine.backendBind(port, onSend)
-    if (rc === 0 && this.inKernel) this.#sync()
-    return rc
+    return this.engine.backendBind(port, onSend)
   }
 
   /** Disconnects the backend from `port`. */
   backendUnbind(port: number): number {
-    const rc = this.engine.backendUnbind(port)
-    if (rc === 0 && this.inKernel) this.#sync()
-    return rc
+    return this.engine.backendUnbind(port)
   }
 
   /** Sends from the backend to the guest on `port` (through the kernel when offloaded). */
@@ -182,8 +218,9 @@ export class KvmEvtchn {
   }
 
   /**
-   * The eventfd a device writes to raise backend port `port` in the guest through its irqfd
-   * route (kernel mode only; null otherwise or if `port` has no backend).
+   * The eventfd a device writes to raise backend port `port` in the guest: an irqfd on its
+   * XEN_EVTCHN route in the kernel, drained by {@link pollBackends} otherwise. Null if `port` has
+   * no backend.
    */
   backendNotifyFd(port: number): EventFd | null {
     return this.#backends.get(port)?.notifyFd ?? null
@@ -195,14 +232,18 @@ export class KvmEvtchn {
   }
 
   /**
-   * Reads every backend's send eventfd and calls its handler once for each that was signalled
-   * (sends coalesce, as events do). Returns how many handlers ran. Call it from the VMM's loop.
+   * Reads every backend's eventfds: a guest send the kernel took calls the backend's handler
+   * once (sends coalesce, as events do); in userspace delivery a device's notification raises the
+   * port as KVM's irqfd would (set_pending on the port's vCPU). Returns how many handlers ran.
+   * Call it from the VMM's loop.
    */
   pollBackends(): number {
     let n = 0
     for (const [port, b] of this.#backends) {
       try {
-        if (b.sendFd.read() === null) continue
+        if (b.gsi < 0 && (b.notifyFd.read() ?? 0n) > 0n)
+          this.engine.setPending(port, this.engine.portInfo(port).vcpu)
+        if (b.sendFd === null || b.sendFd.read() === null) continue
       } catch (e) {
         this.#onError(e)
         continue
@@ -215,18 +256,17 @@ export class KvmEvtchn {
 
   /** Releases the kernel resources (eventfds, routes, port assignments). */
   close(): void {
-    if (!this.inKernel) return
+    this.engine.observe(null)
+    this.#ports.clear()
     for (const port of [...this.#backends.keys()]) this.#dropBackend(port)
-    for (const port of [...this.#ipis.keys()]) this.#dropIpi(port)
-    this.engine.useDelivery(null)
+    if (this.inKernel) this.engine.useDelivery(null)
   }
 
   // ---- kernel state ----
 
-  #vcpu(vcpu: number): Vcpu {
-    const v = this.#vcpus[vcpu]
-    if (v === undefined) throw new EvtchnError('EINVAL', 'KvmEvtchn', `vCPU ${vcpu} does not exist`)
-    return v
+  #checkVcpu(vcpu: number): void {
+    if (!(Number.isInteger(vcpu) && vcpu >= 0 && vcpu < this.#vcpus.count))
+      throw new EvtchnError('EINVAL', 'KvmEvtchn', `vCPU ${vcpu} does not exist`)
   }
 
   #kernelLongMode(on: boolean): void {
@@ -239,7 +279,9 @@ export class KvmEvtchn {
   }
 
   #kernelVcpuInfo(vcpu: number, gpa: number | null): void {
-    this.#vcpu(vcpu).xenVcpuSetAttr({
+    this.#checkVcpu(vcpu)
+    if (!this.#tellsKvm) return
+    this.#vcpus.setAttr(vcpu, {
       type: 'VCPU_INFO',
       gpa: gpa === null ? abi.KVM_XEN_INVALID_GPA : BigInt(gpa),
     })
@@ -250,10 +292,10 @@ export class KvmEvtchn {
   #kernelSend(port: number, vcpu: number): number {
     if (!(port > 0 && port < this.engine.geometry.portLimit && (port | 0) === port))
       return -XenErrno.EINVAL
-    const v = this.#vcpus[vcpu]
-    if (v === undefined || this.engine.sharedInfo === null) return -XenErrno.EINVAL
+    if (!(vcpu >= 0 && vcpu < this.#vcpus.count) || this.engine.sharedInfo === null)
+      return -XenErrno.EINVAL
     this.#sendArg.port = port
-    this.#sendArg.vcpu = v.id
+    this.#sendArg.vcpu = this.#vcpus.apicId(vcpu)
     try {
       this.#vm.xenEvtchnSend(this.#sendArg)
       return 1
@@ -263,67 +305,77 @@ export class KvmEvtchn {
     }
   }
 
-  // Brings the kernel's IPI assignments and backend routes in line with the port table.
+  // The engine's port table changed: assignments in the kernel follow (userspace delivery keeps
+  // only the backends' notification eventfds).
   #sync(): void {
-    const ipis = new Map<number, number>()
-    const backends = new Map<number, number>()
-    for (const p of this.engine.openPorts()) {
-      if (p.status === EVTCHNSTAT.ipi) ipis.set(p.port, p.vcpu)
-      else if (
-        p.status === EVTCHNSTAT.interdomain &&
-        p.remoteDom === 0 &&
-        this.engine.portInfo(p.port).backend
-      )
-        backends.set(p.port, p.vcpu)
-    }
-    for (const port of [...this.#ipis.keys()])
-      if (ipis.get(port) !== this.#ipis.get(port)) this.#dropIpi(port)
-    for (const [port, vcpu] of ipis) if (!this.#ipis.has(port)) this.#addIpi(port, vcpu)
-    for (const [port, b] of [...this.#backends])
-      if (!backends.has(port)) this.#dropBackend(port)
-      else if (backends.get(port) !== b.vcpu) this.#moveBackend(port, backends.get(port) as number)
-    for (const [port, vcpu] of backends) if (!this.#backends.has(port)) this.#addBackend(port, vcpu)
-  }
-
-  #addIpi(port: number, vcpu: number): void {
     try {
-      this.#vm.xenHvmSetAttr({
-        type: 'EVTCHN',
-        sendPort: port,
-        evtchnType: EVTCHNSTAT.ipi,
-        flags: 0,
-        deliver: { port, vcpu: this.apicId(vcpu) },
-      })
-      this.#ipis.set(port, vcpu)
+      this.#ports.sync(this.engine.openPorts(), (p) => this.engine.portInfo(p).backend)
     } catch (e) {
-      // The guest's sends on it keep exiting to userspace, where the engine serves them.
       this.#onError(e)
     }
   }
 
-  #dropIpi(port: number): void {
-    this.#ipis.delete(port)
-    this.#deassign(port)
+  #kernelTarget() {
+    const kernel = this.inKernel
+    const tryKvm = (f: () => void): boolean => {
+      try {
+        f()
+        return true
+      } catch (e) {
+        // The port keeps being served in userspace; the next sync tries again.
+        this.#onError(e)
+        return false
+      }
+    }
+    return {
+      assign: (s: KernelSend) =>
+        kernel &&
+        tryKvm(() =>
+          this.#vm.xenHvmSetAttr({
+            type: 'EVTCHN',
+            sendPort: s.sendPort,
+            evtchnType: s.evtchnType,
+            flags: 0,
+            deliver: { port: s.port, vcpu: this.#vcpus.apicId(s.vcpu) },
+          }),
+        ),
+      deassign: (sendPort: number) => {
+        if (kernel) tryKvm(() => this.#deassign(sendPort))
+      },
+      setTimerPort: (vcpu: number, port: number) =>
+        kernel &&
+        tryKvm(() =>
+          this.#vcpus.setAttr(vcpu, {
+            type: 'TIMER',
+            port,
+            priority: abi.KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+            expiresNs: 0n,
+          }),
+        ),
+      addBackend: (port: number, vcpu: number) => this.#addBackend(port, vcpu),
+      moveBackend: (port: number, vcpu: number) => this.#moveBackend(port, vcpu),
+      dropBackend: (port: number) => this.#dropBackend(port),
+    }
   }
 
   #deassign(port: number): void {
-    try {
-      this.#vm.xenHvmSetAttr({
-        type: 'EVTCHN',
-        sendPort: port,
-        evtchnType: 0,
-        flags: abi.KVM_XEN_EVTCHN_DEASSIGN,
-        deliver: { port: 0, vcpu: 0 },
-      })
-    } catch (e) {
-      this.#onError(e)
-    }
+    this.#vm.xenHvmSetAttr({
+      type: 'EVTCHN',
+      sendPort: port,
+      evtchnType: 0,
+      flags: abi.KVM_XEN_EVTCHN_DEASSIGN,
+      deliver: { port: 0, vcpu: 0 },
+    })
   }
 
-  #addBackend(port: number, vcpu: number): void {
-    const routing = this.#routing as RoutingTable
-    const sendFd = EventFd.create()
+  #addBackend(port: number, vcpu: number): boolean {
     const notifyFd = EventFd.create()
+    const routing = this.#routing
+    if (routing === null) {
+      this.#backends.set(port, { sendFd: null, notifyFd, gsi: -1 })
+      return true
+    }
+    const sendFd = EventFd.create()
     let gsi = -1
     try {
       this.#vm.xenHvmSetAttr({
@@ -334,37 +386,42 @@ export class KvmEvtchn {
         deliver: { eventfd: sendFd.fd },
       })
       gsi = routing.allocateGsi()
-      routing.add({ gsi, type: 'xenEvtchn', port, vcpu: this.apicId(vcpu) })
+      routing.add({ gsi, type: 'xenEvtchn', port, vcpu: this.#vcpus.apicId(vcpu) })
       routing.commit()
       routing.attachIrqfd(gsi, notifyFd.fd)
-      this.#backends.set(port, { sendFd, notifyFd, gsi, vcpu })
+      this.#backends.set(port, { sendFd, notifyFd, gsi })
+      return true
     } catch (e) {
       this.#onError(e)
-      this.#deassign(port)
-      if (gsi >= 0) {
-        try {
+      try {
+        this.#deassign(port)
+        if (gsi >= 0) {
           routing.remove(gsi)
           routing.releaseGsi(gsi)
           routing.commit()
-        } catch (e2) {
-          this.#onError(e2)
         }
+      } catch (e2) {
+        this.#onError(e2)
       }
       sendFd.close()
       notifyFd.close()
+      return false
     }
   }
 
-  // bind_vcpu moved a backend port: the route must name the new vCPU.
-  #moveBackend(port: number, vcpu: number): void {
-    const b = this.#backends.get(port) as KernelBackend
-    const routing = this.#routing as RoutingTable
+  #moveBackend(port: number, vcpu: number): boolean {
+    const b = this.#backends.get(port)
+    const routing = this.#routing
+    if (b === undefined || routing === null || b.gsi < 0) return true
     try {
-      routing.replace(b.gsi, [{ gsi: b.gsi, type: 'xenEvtchn', port, vcpu: this.apicId(vcpu) }])
+      routing.replace(b.gsi, [
+        { gsi: b.gsi, type: 'xenEvtchn', port, vcpu: this.#vcpus.apicId(vcpu) },
+      ])
       routing.commit()
-      b.vcpu = vcpu
+      return true
     } catch (e) {
       this.#onError(e)
+      return false
     }
   }
 
@@ -372,18 +429,20 @@ export class KvmEvtchn {
     const b = this.#backends.get(port)
     if (b === undefined) return
     this.#backends.delete(port)
-    this.#deassign(port)
-    const routing = this.#routing as RoutingTable
-    try {
-      // Deassign the irqfd before its route goes.
-      routing.detachIrqfd(b.gsi, b.notifyFd.fd)
-      routing.remove(b.gsi)
-      routing.releaseGsi(b.gsi)
-      routing.commit()
-    } catch (e) {
-      this.#onError(e)
+    const routing = this.#routing
+    if (routing !== null && b.gsi >= 0) {
+      try {
+        this.#deassign(port)
+        // Deassign the irqfd before its route goes.
+        routing.detachIrqfd(b.gsi, b.notifyFd.fd)
+        routing.remove(b.gsi)
+        routing.releaseGsi(b.gsi)
+        routing.commit()
+      } catch (e) {
+        this.#onError(e)
+      }
     }
-    b.sendFd.close()
+    b.sendFd?.close()
     b.notifyFd.close()
   }
 }

@@ -66,6 +66,8 @@ export class PortTable {
   readonly #remoteDom = new Uint16Array(MAX_PORTS)
   readonly #virqPort: Uint16Array
   readonly #backends = new Map<number, BackendHandler>()
+  /** Bumped by every change of a port's binding, vCPU or backend: see {@link generation}. */
+  #generation = 0
   /** Where port-table deliveries go; the kernel offload replaces it. */
   deliver: Deliver
 
@@ -82,6 +84,15 @@ export class PortTable {
     return this.#domid
   }
 
+  /**
+   * Changes with every port opened, closed, rebound, moved to another vCPU or given or taken a
+   * backend: whoever mirrors the table elsewhere (the kernel offload) compares it to know, without
+   * guessing from operation numbers, whether there is anything to do.
+   */
+  get generation(): number {
+    return this.#generation
+  }
+
   #isSelf(dom: number): boolean {
     return dom === DOMID_SELF || dom === this.#domid
   }
@@ -95,6 +106,7 @@ export class PortTable {
         this.#vcpu[p] = vcpu
         this.#value[p] = value
         this.#remoteDom[p] = remoteDom
+        this.#generation++
         return p
       }
     }
@@ -107,6 +119,7 @@ export class PortTable {
     this.#vcpu[port] = 0
     this.#value[port] = 0
     this.#remoteDom[port] = 0
+    this.#generation++
     this.#two.clearPending(port)
   }
 
@@ -280,6 +293,7 @@ export class PortTable {
       (status === EVTCHNSTAT.virq && !virqIsPerVcpu(this.#value[port] as number))
     if (!movable) return -E.EINVAL
     this.#vcpu[port] = vcpu
+    this.#generation++
     this.#two.raiseIfPending(port, vcpu)
     return 0
   }
@@ -312,6 +326,7 @@ export class PortTable {
     this.#vcpu[port] = 0
     this.#value[port] = 0
     this.#remoteDom[port] = 0
+    this.#generation++
   }
 
   // ---- VMM side ----
@@ -341,6 +356,7 @@ export class PortTable {
     this.#status[port] = EVTCHNSTAT.interdomain
     this.#value[port] = port
     this.#backends.set(port, onSend)
+    this.#generation++
     return 0
   }
 
@@ -350,6 +366,7 @@ export class PortTable {
     this.#backends.delete(port)
     this.#status[port] = EVTCHNSTAT.unbound
     this.#value[port] = 0
+    this.#generation++
     return 0
   }
 
@@ -419,6 +436,7 @@ export class PortTable {
     this.#vcpu[r.port] = r.vcpu
     this.#value[r.port] = r.value
     this.#remoteDom[r.port] = r.remoteDom
+    this.#generation++
     if (r.status === EVTCHNSTAT.virq) {
       const owner = virqIsPerVcpu(r.value) ? r.vcpu : 0
       this.#virqPort[owner * NR_VIRQS + r.value] = r.port

@@ -3,7 +3,7 @@
 import { EvtchnError } from './errno.js'
 import { DOMID_FIRST_RESERVED, EVTCHNSTAT, MAX_PORTS, NR_VIRQS, virqIsPerVcpu } from './layout.js'
 import type { PortRecord } from './ports.js'
-import type { TimerRecord } from './timers.js'
+import { MAX_PERIOD_NS, MAX_TIME_NS, MIN_PERIOD_NS, type TimerRecord } from './timers.js'
 
 /** Identifies a snapshot of this engine. */
 export const SNAPSHOT_FORMAT = 'tsvmm.xen-evtchn'
@@ -48,8 +48,13 @@ function isGpa(v: unknown): v is number | null {
   return v === null || isUint(v, Number.MAX_SAFE_INTEGER)
 }
 
+// The timers' own limits (timers.ts), so every time a guest can make them hold restores.
 function isTime(v: unknown): v is number | null {
-  return v === null || isUint(v, 2 ** 53)
+  return v === null || isUint(v, MAX_TIME_NS)
+}
+
+function isPeriod(v: unknown): v is number | null {
+  return v === null || (isUint(v, MAX_PERIOD_NS) && v >= MIN_PERIOD_NS)
 }
 
 /**
@@ -123,7 +128,7 @@ export function validateSnapshot(data: unknown): EvtchnSnapshot {
       r === null ||
       !isUint(r.vcpu, vcpus - 1) ||
       !isTime(r.singleshot) ||
-      !isTime(r.period) ||
+      !isPeriod(r.period) ||
       !isTime(r.periodicNext) ||
       (r.period === null) !== (r.periodicNext === null)
     )

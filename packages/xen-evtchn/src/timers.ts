@@ -26,12 +26,30 @@ export interface TimerRecord {
   periodicNext: number | null
 }
 
-/** Xen's "more than about 13 days ahead is a wrapped Linux jiffy" cut-off (2^50 ns). */
+/**
+ * The one limit on every time the timers hold (deadlines and periods, in ns): Xen's s_time_t is
+ * a signed 64-bit count, so no Xen time exceeds 2^63. Times are JS numbers: exact up to 2^53 ns
+ * (104 days of uptime), beyond that rounded to the nearest double (relative error below 2^-52,
+ * under a microsecond a year), and always integers. snapshot.ts checks records against the same
+ * limit, so whatever a guest can make the timers hold can be snapshotted and restored.
+ */
+export const MAX_TIME_NS = 2 ** 63
+/** Periods below 1 ms are refused (VCPUOP_set_periodic_timer: `period_ns < MILLISECS(1)`). */
+export const MIN_PERIOD_NS = 1_000_000
+/** STIME_DELTA_MAX (2^62 - 1): the largest period VCPUOP_set_periodic_timer accepts. */
+const STIME_DELTA_MAX = 2n ** 62n - 1n
+/** The largest period the timers hold: STIME_DELTA_MAX as a number (2^62). */
+export const MAX_PERIOD_NS = Number(STIME_DELTA_MAX)
+/** do_set_timer_op's Linux workaround: a timeout 2^50 ns (about 13 days) or more ahead... */
 const FAR_FUTURE_NS = 2n ** 50n
-/** Periods below 1 ms are refused (VCPUOP_set_periodic_timer). */
-const MIN_PERIOD_NS = 1_000_000n
-/** STIME_DELTA_MAX: the largest accepted period. */
-const MAX_PERIOD_NS = 2n ** 62n - 1n
+/** ...or wrapped negative is replaced by a tick 100 ms from now (Xen and KVM alike). */
+const HUGE_TIMEOUT_DELAY_NS = 100_000_000
+
+/** A time as the timers hold it: an integer clamped to 0 .. MAX_TIME_NS. */
+function clampTime(t: number): number {
+  if (!(t > 0)) return 0
+  return t >= MAX_TIME_NS ? MAX_TIME_NS : Math.floor(t)
+}
 
 /**
  * A clock on the host's monotonic time: system time 0 is when the clock was made. Deadlines
@@ -57,10 +75,17 @@ export function timeoutClock(now: () => number): EvtchnClock {
     now,
     schedule(deadlineNs, fire) {
       const h: Handle = { timer: undefined }
+      // setTimeout runs on host time, the deadline is on `now`'s clock: they drift apart (a
+      // paused VM's kvmclock stands still), so each wake-up reads `now` again and waits for the
+      // rest instead of firing early. Never fires synchronously inside schedule().
       const arm = () => {
         const ms = Math.max(0, Math.ceil((deadlineNs - now()) / 1e6))
-        h.timer = setTimeout(ms > MAX_DELAY_MS ? arm : fire, Math.min(ms, MAX_DELAY_MS))
+        h.timer = setTimeout(wake, Math.min(ms, MAX_DELAY_MS))
         h.timer.unref?.()
+      }
+      const wake = () => {
+        if (now() < deadlineNs) arm()
+        else fire()
       }
       arm()
       return h
@@ -97,10 +122,16 @@ export class VcpuTimers {
     return this.#clock
   }
 
+  /** Xen system time now, as the timers hold times (see {@link MAX_TIME_NS}). */
+  #now(): number {
+    return clampTime(this.#clock.now())
+  }
+
   /**
    * HYPERVISOR_set_timer_op(timeout) for `vcpu` (do_set_timer_op): 0 stops the singleshot timer;
-   * a timeout that is negative as s64, or more than 2^50 ns ahead, fires at once (Xen's Linux
-   * workaround); a past timeout fires at once; otherwise the timer is armed. Always 0.
+   * a timeout that is negative as s64, or 2^50 ns or more ahead, is replaced by a tick 100 ms from
+   * now (Xen's Linux workaround, which KVM copies); a past timeout fires at once; otherwise the
+   * timer is armed at `timeout`. Always 0.
    */
   setTimerOp(vcpu: number, timeout: bigint): number {
     const t = BigInt.asIntN(64, timeout)
@@ -108,27 +139,24 @@ export class VcpuTimers {
       this.stopSingleshot(vcpu)
       return 0
     }
-    const now = BigInt(this.#clock.now())
-    if (t < 0n || t - now > FAR_FUTURE_NS) {
-      this.stopSingleshot(vcpu)
-      this.#fireNow(vcpu)
+    const now = this.#now()
+    if (t < 0n || t - BigInt(now) >= FAR_FUTURE_NS) {
+      this.#armSingleshot(vcpu, clampTime(now + HUGE_TIMEOUT_DELAY_NS))
       return 0
     }
-    this.#armSingleshot(vcpu, Number(t))
+    this.#armSingleshot(vcpu, clampTime(Number(t)))
     return 0
   }
 
   /**
-   * VCPUOP_set_singleshot_timer: arms the timer; a deadline already passed fires at once. Returns 0.
+   * VCPUOP_set_singleshot_timer: arms the timer at `timeoutAbsNs`; a deadline already passed (or
+   * negative as s64, which Xen's set_timer treats as long past) fires at once. Returns 0.
    * `future` (VCPU_SSHOTTMR_future) is ignored, as current Xen (4.18+), KVM's in-kernel timer and
    * QEMU do: Linux sets it on deadlines that may already have passed, and -ETIME lost its tick.
    */
   setSingleshot(vcpu: number, timeoutAbsNs: bigint, _future: boolean): number {
     const t = BigInt.asIntN(64, timeoutAbsNs)
-    const now = BigInt(this.#clock.now())
-    // A deadline beyond number precision is as good as never; clamp it to 2^53 ns (104 days).
-    const deadline = t > 2n ** 53n ? 2 ** 53 : Number(t < 0n ? now : t)
-    this.#armSingleshot(vcpu, deadline)
+    this.#armSingleshot(vcpu, t < 0n ? this.#now() : clampTime(Number(t)))
     return 0
   }
 
@@ -140,13 +168,16 @@ export class VcpuTimers {
     this.#singleshotHandle[vcpu] = undefined
   }
 
-  /** VCPUOP_set_periodic_timer: first tick one period from now. 0, or -EINVAL for a bad period. */
+  /**
+   * VCPUOP_set_periodic_timer: first tick one period from now. 0, or -EINVAL for a period below
+   * 1 ms or above STIME_DELTA_MAX, as Xen's do_vcpu_op.
+   */
   setPeriodic(vcpu: number, periodNs: bigint): number {
-    if (periodNs < MIN_PERIOD_NS || periodNs > MAX_PERIOD_NS) return -XenErrno.EINVAL
+    if (periodNs < BigInt(MIN_PERIOD_NS) || periodNs > STIME_DELTA_MAX) return -XenErrno.EINVAL
     this.stopPeriodic(vcpu)
     const period = Number(periodNs)
     this.#period[vcpu] = period
-    this.#armPeriodic(vcpu, this.#clock.now() + period)
+    this.#armPeriodic(vcpu, clampTime(this.#now() + period))
     return 0
   }
 
@@ -204,12 +235,14 @@ export class VcpuTimers {
       const period = this.#period[vcpu]
       if (period === null || period === undefined) return
       this.#fireNow(vcpu)
-      // Next tick one period after the last deadline; skip ticks already missed (Xen's
-      // vcpu_periodic_timer_work catches up the same way).
-      const now = this.#clock.now()
+      // One tick however late the clock ran: ticks already missed are skipped, as Xen's
+      // vcpu_periodic_timer_work does. Xen restarts the period from now; we keep the grid of
+      // the first deadline instead, because host timers fire up to a millisecond late every
+      // time and re-phasing would slow the guest's tick rate by that much.
+      const now = this.#now()
       let next = deadline + period
       if (next <= now) next = now + period - ((now - deadline) % period)
-      this.#armPeriodic(vcpu, next)
+      this.#armPeriodic(vcpu, clampTime(next))
     })
   }
 

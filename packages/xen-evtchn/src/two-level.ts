@@ -18,6 +18,7 @@ export type Notify = (vcpu: number) => void
 
 const EINVAL = -XenErrno.EINVAL
 const ENOTCONN = -XenErrno.ENOTCONN
+const EFAULT = -XenErrno.EFAULT
 const PENDING_LANE = SHINFO_EVTCHN_PENDING >> 2
 
 /**
@@ -93,12 +94,13 @@ export class TwoLevel {
 
   /** Whether `port` is a valid 2-level port number in the current mode (1 .. limit - 1). */
   validPort(port: number): boolean {
-    return port > 0 && port < this.#portLimit && (port | 0) === port
+    // typeof first: `| 0` on a bigint throws instead of answering.
+    return typeof port === 'number' && port > 0 && port < this.#portLimit && (port | 0) === port
   }
 
   /** Whether `vcpu` is a known vCPU index. */
   validVcpu(vcpu: number): boolean {
-    return vcpu >= 0 && vcpu < this.#vcpus && (vcpu | 0) === vcpu
+    return typeof vcpu === 'number' && vcpu >= 0 && vcpu < this.#vcpus && (vcpu | 0) === vcpu
   }
 
   /**
@@ -106,6 +108,8 @@ export class TwoLevel {
    * selectors are converted so every pending word stays covered.
    */
   setLongMode(on: boolean): void {
+    if (typeof on !== 'boolean')
+      throw new EvtchnError('EINVAL', 'setLongMode', 'long mode must be true or false')
     if (on === this.#geometry.longMode) return
     for (let v = 0; v < this.#vcpus; v++) {
       const lo = this.#shadow[v * 2] as number
@@ -139,9 +143,7 @@ export class TwoLevel {
     }
     if (!Number.isSafeInteger(gpa) || gpa < 0 || gpa % PAGE_SIZE !== 0)
       throw new EvtchnError('EINVAL', 'setSharedInfo', 'shared_info must be a page-aligned GPA')
-    if (!this.#memory.contains(gpa, PAGE_SIZE))
-      throw new EvtchnError('EFAULT', 'setSharedInfo', 'shared_info page is not in guest RAM')
-    this.#shinfo = this.#memory.lanes(gpa, PAGE_SIZE)
+    this.#shinfo = this.#lanes(gpa, PAGE_SIZE, 'setSharedInfo', 'shared_info page')
     this.#shinfoGpa = gpa
   }
 
@@ -178,33 +180,60 @@ export class TwoLevel {
       throw new EvtchnError('EINVAL', op, 'vcpu_info must be an 8-byte aligned GPA')
     if ((gpa % PAGE_SIZE) + VCPU_INFO_SIZE > PAGE_SIZE)
       throw new EvtchnError('EINVAL', op, 'vcpu_info must not cross a page boundary')
-    if (!this.#memory.contains(gpa, VCPU_INFO_SIZE))
-      throw new EvtchnError('EFAULT', op, 'vcpu_info is not in guest RAM')
-    return this.#memory.lanes(gpa, VCPU_INFO_SIZE)
+    return this.#lanes(gpa, VCPU_INFO_SIZE, op, 'vcpu_info')
+  }
+
+  /**
+   * The Int32Array lanes of a page the engine updates atomically. EFAULT {@link EvtchnError} if
+   * it is not in guest RAM, or if its backing buffer cannot give 4-byte aligned lanes or was
+   * detached (GuestMemory throws its own error types for those; callers document EvtchnError).
+   */
+  #lanes(gpa: number, size: number, op: string, what: string): Int32Array {
+    let lanes: Int32Array | undefined
+    let why = 'is not in guest RAM'
+    try {
+      if (this.#memory.contains(gpa, size)) {
+        why = 'cannot be accessed with 32-bit atomics (unaligned or detached backing buffer)'
+        lanes = this.#memory.lanes(gpa, size)
+      }
+    } catch {
+      // reported below
+    }
+    if (lanes === undefined || lanes.length !== size / 4)
+      throw new EvtchnError('EFAULT', op, `${what} at GPA 0x${gpa.toString(16)} ${why}`)
+    return lanes
   }
 
   /**
    * Delivers port `port` to vCPU `vcpu` (evtchn_2l_set_pending; return codes of
    * kvm_xen_set_evtchn_fast): 1 delivered, 0 already pending (coalesced, nothing else written),
    * -ENOTCONN masked (pending bit left set), -EINVAL for a bad port or vCPU or no shared_info
-   * (nothing written).
+   * (nothing written), -EFAULT if guest memory went away under it (a detached buffer). Never throws.
    */
   setPending(port: number, vcpu: number): number {
-    if (!(port > 0 && port < this.#portLimit && (port | 0) === port)) return EINVAL
-    if (!(vcpu >= 0 && vcpu < this.#vcpus && (vcpu | 0) === vcpu)) return EINVAL
+    if (typeof port !== 'number' || !(port > 0 && port < this.#portLimit && (port | 0) === port))
+      return EINVAL
+    if (typeof vcpu !== 'number' || !(vcpu >= 0 && vcpu < this.#vcpus && (vcpu | 0) === vcpu))
+      return EINVAL
     const sh = this.#shinfo
     if (sh === null) return EINVAL
     const lane = port >>> 5
     const bit = 1 << (port & 31)
-    if ((Atomics.or(sh, PENDING_LANE + lane, bit) & bit) !== 0) return 0
-    if ((Atomics.load(sh, this.#maskLane + lane) & bit) !== 0) return ENOTCONN
-    this.#raise(port, vcpu)
+    try {
+      if ((Atomics.or(sh, PENDING_LANE + lane, bit) & bit) !== 0) return 0
+      if ((Atomics.load(sh, this.#maskLane + lane) & bit) !== 0) return ENOTCONN
+      this.#raise(port, vcpu)
+    } catch {
+      // Atomics on a detached ArrayBuffer (kvm-sys detached the region on close): the page is gone.
+      return EFAULT
+    }
     return 1
   }
 
   /**
    * EVTCHNOP_unmask (evtchn_2l_unmask): atomically clears mask bit `port`; only if it was set
-   * and the port is pending, raises it on `vcpu` (the vCPU the port is bound to). 0, or -EINVAL.
+   * and the port is pending, raises it on `vcpu` (the vCPU the port is bound to). 0, -EINVAL, or
+   * -EFAULT if guest memory went away.
    */
   unmask(port: number, vcpu: number): number {
     if (!this.validPort(port) || !this.validVcpu(vcpu)) return EINVAL
@@ -212,9 +241,13 @@ export class TwoLevel {
     if (sh === null) return EINVAL
     const lane = port >>> 5
     const bit = 1 << (port & 31)
-    if ((Atomics.and(sh, this.#maskLane + lane, ~bit) & bit) === 0) return 0
-    if ((Atomics.load(sh, PENDING_LANE + lane) & bit) === 0) return 0
-    this.#raise(port, vcpu)
+    try {
+      if ((Atomics.and(sh, this.#maskLane + lane, ~bit) & bit) === 0) return 0
+      if ((Atomics.load(sh, PENDING_LANE + lane) & bit) === 0) return 0
+      this.#raise(port, vcpu)
+    } catch {
+      return EFAULT
+    }
     return 0
   }
 
@@ -227,30 +260,44 @@ export class TwoLevel {
     if (sh === null || !this.validPort(port) || !this.validVcpu(vcpu)) return
     const lane = port >>> 5
     const bit = 1 << (port & 31)
-    if ((Atomics.load(sh, this.#maskLane + lane) & bit) !== 0) return
-    if ((Atomics.load(sh, PENDING_LANE + lane) & bit) === 0) return
-    this.#raise(port, vcpu)
+    try {
+      if ((Atomics.load(sh, this.#maskLane + lane) & bit) !== 0) return
+      if ((Atomics.load(sh, PENDING_LANE + lane) & bit) === 0) return
+      this.#raise(port, vcpu)
+    } catch {
+      // guest memory went away: nothing to raise into
+    }
   }
 
   /** Atomically clears the pending bit of `port` (on close, so a rebind sees no stale event). */
   clearPending(port: number): void {
     const sh = this.#shinfo
-    if (sh === null || !(port > 0 && port < this.#geometry.portLimit)) return
-    Atomics.and(sh, PENDING_LANE + (port >>> 5), ~(1 << (port & 31)))
+    if (sh === null || !this.validPort(port)) return
+    try {
+      Atomics.and(sh, PENDING_LANE + (port >>> 5), ~(1 << (port & 31)))
+    } catch {
+      // guest memory went away: no bit left to clear
+    }
   }
 
-  /** Whether `port`'s pending bit is set (false without shared_info). */
+  /** Whether `port`'s pending bit is set (false without shared_info or guest memory). */
   isPending(port: number): boolean {
-    const sh = this.#shinfo
-    if (sh === null || !this.validPort(port)) return false
-    return (Atomics.load(sh, PENDING_LANE + (port >>> 5)) & (1 << (port & 31))) !== 0
+    return this.#testBit(PENDING_LANE, port)
   }
 
-  /** Whether `port`'s mask bit is set (false without shared_info). */
+  /** Whether `port`'s mask bit is set (false without shared_info or guest memory). */
   isMasked(port: number): boolean {
+    return this.#testBit(this.#maskLane, port)
+  }
+
+  #testBit(base: number, port: number): boolean {
     const sh = this.#shinfo
     if (sh === null || !this.validPort(port)) return false
-    return (Atomics.load(sh, this.#maskLane + (port >>> 5)) & (1 << (port & 31))) !== 0
+    try {
+      return (Atomics.load(sh, base + (port >>> 5)) & (1 << (port & 31))) !== 0
+    } catch {
+      return false
+    }
   }
 
   /**
@@ -260,9 +307,13 @@ export class TwoLevel {
   markAllPending(vcpu: number): void {
     const vi = this.#vcpuInfo[vcpu]
     if (vi === null || vi === undefined) return
-    Atomics.store(vi, this.#selectorLane, -1)
-    if (this.#geometry.wordBits === 64) Atomics.store(vi, this.#selectorLane + 1, -1)
-    Atomics.or(vi, 0, 1)
+    try {
+      Atomics.store(vi, this.#selectorLane, -1)
+      if (this.#geometry.wordBits === 64) Atomics.store(vi, this.#selectorLane + 1, -1)
+      Atomics.or(vi, 0, 1)
+    } catch {
+      return // guest memory went away
+    }
     this.#callNotify(vcpu)
   }
 
@@ -289,8 +340,18 @@ export class TwoLevel {
       this.#shadow[i] = (this.#shadow[i] as number) | sbit
       return
     }
-    // A seq-cst load that sees the bit set is the same linearisation as a test-and-set that
-    // finds it set (OR-ing a set bit writes nothing), and skips an Atomics builtin call.
+    // Load first, RMW only when the bit is clear (the kernel always does the test-and-set; an
+    // Atomics load costs half an Atomics RMW). Why a load that sees the bit set may return:
+    //  - Our pending bit was set by a seq-cst RMW (a full barrier) before this seq-cst load.
+    //  - The guest (Linux's evtchn_2l_handle_events) takes the selector with an exchange and only
+    //    then scans the pending words it names; it clears upcall_pending before that exchange.
+    //  - So if the load sees selector bit `word` set, the exchange that will clear it comes after
+    //    our load, hence after our pending bit: the scan that follows it sees our port. Whoever
+    //    set that selector bit found it clear and went on to step 5, so an upcall is pending or
+    //    running and that exchange will happen. The same for upcall_pending: seen at 1, the
+    //    guest has yet to clear it, and its exchange of the selector comes after our selector bit.
+    //  - A test-and-set that finds the bit set writes nothing and concludes the same, at the same
+    //    point of the seq-cst order: the load is that RMW's linearisation without the write.
     const si = this.#selectorLane + (word >>> 5)
     if ((Atomics.load(vi, si) & sbit) !== 0 || (Atomics.or(vi, si, sbit) & sbit) !== 0) return
     if ((Atomics.load(vi, 0) & 1) !== 0 || (Atomics.or(vi, 0, 1) & 1) !== 0) return

@@ -6,7 +6,7 @@ import { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, Kvm, type Vcpu } from '@tsvmm/kvm-sys'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DOMID_SELF, EVTCHNOP, EvtchnEngine } from '../src/index.js'
-import { KvmEvtchn } from '../src/kvm.js'
+import { KvmEvtchn, sameThreadVcpus } from '../src/kvm.js'
 
 const RAM = 0x100000
 const SHINFO = 0x10000
@@ -67,7 +67,7 @@ function setup() {
   memory.write(0x1000, new Uint8Array(GUEST))
   enterRealMode(vcpu)
   const engine = new EvtchnEngine({ memory, vcpus: 1, longMode: false, notify: () => {} })
-  const offload = new KvmEvtchn({ engine, vm, vcpus: [vcpu] })
+  const offload = new KvmEvtchn({ engine, vm, vcpus: sameThreadVcpus([vcpu]) })
   offload.setSharedInfo(SHINFO)
   offload.setVcpuInfo(0, SHINFO)
   const hypercalls: number[] = []
@@ -84,7 +84,7 @@ function setup() {
       hypercalls.push(Number(x.params[0]))
       vcpu.kvmRun.xenHcallResult = BigInt.asUintN(
         64,
-        BigInt(offload.hypercall(x.params[0], x.params[1], 0)),
+        BigInt(engine.hypercall(x.params[0], x.params[1], 0)),
       )
     }
   }
@@ -93,7 +93,7 @@ function setup() {
     words.forEach((w, i) => {
       memory.writeU32(ARG + 4 * i, w)
     })
-    return offload.hypercall(cmd, ARG, 0)
+    return engine.hypercall(cmd, ARG, 0)
   }
   return { vm, vcpu, memory, engine, offload, guestSend, hypercalls, op }
 }

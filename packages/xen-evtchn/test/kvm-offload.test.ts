@@ -2,10 +2,10 @@
 // real kernel is in differential.kvm.test.ts and guest-send.kvm.test.ts).
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { decodeRouting } from '@tsvmm/irq-routing'
-import { abi, type Vcpu, type Vm } from '@tsvmm/kvm-sys'
+import { abi, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import { describe, expect, it } from 'vitest'
 import { EVTCHNOP, EvtchnEngine, EvtchnError, VIRQ } from '../src/index.js'
-import { KvmEvtchn, kernelCanDeliver } from '../src/kvm.js'
+import { KvmEvtchn, kernelCanDeliver, type VcpuPort } from '../src/kvm.js'
 
 type Call = { op: string; arg: unknown }
 
@@ -41,32 +41,43 @@ class VmDouble {
   }
 }
 
-class VcpuDouble {
-  attrs: unknown[] = []
-  constructor(readonly id: number) {}
-  xenVcpuSetAttr(arg: unknown) {
-    this.attrs.push(arg)
+/** The VMM's vCPU port: records the attributes set on each vCPU and the kicks. */
+class VcpusDouble implements VcpuPort {
+  readonly attrs: XenVcpuAttr[][]
+  readonly kicks: number[] = []
+  constructor(readonly count: number) {
+    this.attrs = Array.from({ length: count }, () => [])
+  }
+  // KVM vCPU ids (APIC IDs) differ from the Xen ids on purpose.
+  apicId(vcpu: number) {
+    return 10 + vcpu
+  }
+  setAttr(vcpu: number, attr: XenVcpuAttr) {
+    this.attrs[vcpu]?.push(attr)
+  }
+  kick(vcpu: number) {
+    this.kicks.push(vcpu)
   }
 }
 
-function setup(flags?: number) {
+function setup(flags?: number, extra: { pvclock?: boolean } = {}) {
   const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(0x40000) }])
   const notified: number[] = []
   const engine = new EvtchnEngine({ memory, vcpus: 2, notify: (v) => notified.push(v) })
   const vm = new VmDouble()
-  // KVM vCPU ids (APIC IDs) differ from the Xen ids 0 and 1 on purpose.
-  const vcpus = [new VcpuDouble(10), new VcpuDouble(11)]
+  const vcpus = new VcpusDouble(2)
   const offload = new KvmEvtchn({
     engine,
     vm: vm as unknown as Vm,
-    vcpus: vcpus as unknown as Vcpu[],
+    vcpus,
     ...(flags === undefined ? {} : { xenHvmFlags: flags }),
+    ...extra,
   })
   const op = (cmd: number, words: number[]) => {
     words.forEach((w, i) => {
       memory.writeU32(0x20000 + 4 * i, w)
     })
-    return offload.hypercall(cmd, 0x20000, 0)
+    return engine.hypercall(cmd, 0x20000, 0)
   }
   return { memory, engine, vm, vcpus, offload, notified, op }
 }
@@ -78,7 +89,7 @@ describe('KvmEvtchn', () => {
     expect(kernelCanDeliver(abi.KVM_XEN_HVM_CONFIG_EVTCHN_SEND)).toBe(false)
   })
 
-  it('without them: userspace delivery, no kernel calls, no eventfds', () => {
+  it('without them: userspace delivery and no kernel calls; backend eventfds drained here', () => {
     const g = setup(abi.KVM_XEN_HVM_CONFIG_SHARED_INFO)
     expect(g.offload.inKernel).toBe(false)
     g.offload.setSharedInfo(0x10000)
@@ -88,22 +99,55 @@ describe('KvmEvtchn', () => {
     expect(g.notified).toEqual([0])
     const port = g.engine.backendAllocUnbound()
     expect(g.offload.backendBind(port, () => {})).toBe(0)
-    expect(g.offload.backendNotifyFd(port)).toBe(null)
+    expect(g.offload.backendSendFd(port)).toBe(null)
+    // A device's notification is raised in userspace, as KVM's irqfd would raise it.
+    g.offload.backendNotifyFd(port)?.write(1)
+    expect(g.engine.portInfo(port).pending).toBe(false)
+    g.offload.pollBackends()
+    expect(g.engine.portInfo(port).pending).toBe(true)
     expect(g.vm.calls).toEqual([])
-    expect(g.vcpus[0]?.attrs).toEqual([])
+    expect(g.vcpus.attrs).toEqual([[], []])
+    g.offload.close()
+    expect(g.offload.backendNotifyFd(port)).toBe(null)
+  })
+
+  it('userspace delivery with pvclock: KVM still gets the width and every vcpu_info', () => {
+    const g = setup(abi.KVM_XEN_HVM_CONFIG_SHARED_INFO, { pvclock: true })
+    expect(g.offload.inKernel).toBe(false)
+    g.offload.setSharedInfo(0x10000)
+    g.offload.setVcpuInfo(1, 0x10040)
+    expect(g.vm.take('hvmAttr').map((c) => c.arg)).toEqual([{ type: 'LONG_MODE', longMode: true }])
+    expect(g.vcpus.attrs[1]).toEqual([
+      { type: 'VCPU_INFO', gpa: abi.KVM_XEN_INVALID_GPA },
+      { type: 'VCPU_INFO', gpa: 0x10040n },
+    ])
+    // The guest registers its own: the engine reports it, the offload tells KVM.
+    g.memory.writeU32(0x20000, 0x11) // mfn
+    g.memory.writeU32(0x20004, 0)
+    g.memory.writeU32(0x20008, 0x80) // offset
+    expect(g.engine.vcpuOp(10, 0, 0x20000, 0)).toBe(0) // VCPUOP_register_vcpu_info
+    expect(g.vcpus.attrs[0]?.at(-1)).toEqual({ type: 'VCPU_INFO', gpa: 0x11080n })
+    expect(
+      () =>
+        new KvmEvtchn({
+          engine: g.engine,
+          vm: g.vm as unknown as Vm,
+          vcpus: g.vcpus,
+          xenHvmFlags: 0,
+          kernel: true,
+        }),
+    ).toThrow(EvtchnError)
   })
 
   it('asks the VM for KVM_CAP_XEN_HVM when not told, and configures the kernel', () => {
     const g = setup()
-    expect(g.vm.take('checkExtension')).toEqual([
-      { op: 'checkExtension', arg: abi.KVM_CAP_XEN_HVM },
-    ])
+    expect(g.vm.take('checkExtension')).toEqual([{ op: 'checkExtension', arg: abi.Cap.XEN_HVM }])
     expect(g.offload.inKernel).toBe(true)
     expect(g.vm.take('hvmAttr').map((c) => c.arg)).toEqual([
       { type: 'LONG_MODE', longMode: true },
       { type: 'SHARED_INFO', gfn: abi.KVM_XEN_INVALID_GFN },
     ])
-    expect(g.vcpus[1]?.attrs).toEqual([
+    expect(g.vcpus.attrs[1]).toEqual([
       { type: 'VCPU_ID', vcpuId: 1 },
       { type: 'VCPU_INFO', gpa: abi.KVM_XEN_INVALID_GPA },
     ])
@@ -117,7 +161,7 @@ describe('KvmEvtchn', () => {
       { type: 'SHARED_INFO', gfn: 0x10n },
       { type: 'UPCALL_VECTOR', vector: 0xf3 },
     ])
-    expect(g.vcpus[1]?.attrs.slice(2)).toEqual([
+    expect(g.vcpus.attrs[1]?.slice(2)).toEqual([
       { type: 'VCPU_INFO', gpa: 0x10040n },
       { type: 'UPCALL_VECTOR', vector: 0x20 },
     ])
@@ -174,6 +218,40 @@ describe('KvmEvtchn', () => {
     ])
   })
 
+  it('loopback interdomain ports raise their peer in the kernel; VIRQ_TIMER becomes the vCPU timer', () => {
+    const g = setup()
+    g.vm.take()
+    // evtchn_alloc_unbound: dom and remote_dom (u16 each) both DOMID_SELF: a loopback port.
+    expect(g.op(EVTCHNOP.alloc_unbound, [0x7ff07ff0, 0])).toBe(0)
+    const a = g.memory.readU32(0x20004)
+    expect(g.op(EVTCHNOP.bind_vcpu, [a, 1])).toBe(0)
+    expect(g.vm.take('hvmAttr')).toEqual([]) // unbound: nothing for the kernel yet
+    expect(g.op(EVTCHNOP.bind_interdomain, [0x7ff0, a, 0])).toBe(0)
+    const b = g.memory.readU32(0x20008)
+    expect(g.vm.take('hvmAttr').map((c) => c.arg)).toEqual([
+      { type: 'EVTCHN', sendPort: a, evtchnType: 2, flags: 0, deliver: { port: b, vcpu: 10 } },
+      { type: 'EVTCHN', sendPort: b, evtchnType: 2, flags: 0, deliver: { port: a, vcpu: 11 } },
+    ])
+    expect(g.offload.kernelSendPorts).toBe(2)
+    expect(g.op(EVTCHNOP.bind_virq, [VIRQ.TIMER, 1, 0])).toBe(0)
+    const timer = g.memory.readU32(0x20008)
+    expect(g.vcpus.attrs[1]?.at(-1)).toEqual({
+      type: 'TIMER',
+      port: timer,
+      priority: abi.KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+      expiresNs: 0n,
+    })
+    // Closing one end: both assignments go (the peer is unbound again), and the timer stops.
+    expect(g.op(EVTCHNOP.close, [a])).toBe(0)
+    expect(g.vm.take('hvmAttr').map((c) => c.arg)).toMatchObject([
+      { sendPort: a, flags: abi.KVM_XEN_EVTCHN_DEASSIGN },
+      { sendPort: b, flags: abi.KVM_XEN_EVTCHN_DEASSIGN },
+    ])
+    expect(g.op(EVTCHNOP.close, [timer])).toBe(0)
+    expect(g.vcpus.attrs[1]?.at(-1)).toMatchObject({ type: 'TIMER', port: 0 })
+    expect(g.vcpus.kicks).toEqual([])
+  })
+
   it('backend ports: eventfd assignment, XEN_EVTCHN route and irqfd; moved and dropped in order', () => {
     const g = setup()
     g.offload.setSharedInfo(0x10000)
@@ -228,7 +306,7 @@ describe('KvmEvtchn', () => {
         new KvmEvtchn({
           engine,
           vm: new VmDouble() as unknown as Vm,
-          vcpus: [] as unknown as Vcpu[],
+          vcpus: new VcpusDouble(1),
         }),
     ).toThrow(EvtchnError)
   })

@@ -95,7 +95,7 @@ describe.each([
   let xen: string
   beforeAll(async () => {
     xen = await xenIncludeDir()
-  })
+  }, 300_000) // a first fetch of libxen-dev's headers includes apt-get update
 
   it('matches the public headers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xen-layout-'))

@@ -202,7 +202,8 @@ describe.each([
       ),
       { numRuns: 200 },
     )
-  })
+    // Generous: 200 sequences take seconds on a loaded 2-core machine.
+  }, 60_000)
 })
 
 describe.each([
@@ -261,5 +262,5 @@ describe.each([
       }),
       { numRuns: 300 },
     )
-  })
+  }, 60_000)
 })

@@ -250,9 +250,38 @@ describe.each([
     expect(notified).toEqual([1])
 
     // Invalid port or vCPU.
+    expect(two.unmask(1n as unknown as number, 0)).toBe(EINVAL)
+    expect(two.unmask(1, 1n as unknown as number)).toBe(EINVAL)
     expect(two.unmask(0, 0)).toBe(EINVAL)
     expect(two.unmask(longMode ? 4096 : 1024, 0)).toBe(EINVAL)
     expect(two.unmask(1, 2)).toBe(EINVAL)
+  })
+})
+
+describe.each([
+  ['64-bit', true],
+  ['32-bit', false],
+] as const)('unmask of a port that was not masked (M3), %s guest', (_, longMode) => {
+  it('changes nothing even when the port is pending: Xen raises only on a mask bit it cleared', () => {
+    const g = makeGuest(longMode)
+    const port = bindIpi(g, 1)
+    // Delivered, then the guest took the selector and cleared upcall_pending but has not yet
+    // scanned the pending words: the port is pending, unmasked, with no selector bit.
+    expect(evtchnOp(g, 'send', { port }).rc).toBe(0)
+    expect(g.view.consume(1)).toBe(1n << g.view.word(port))
+    g.notified.length = 0
+    const before = page(g)
+    expect(evtchnOp(g, 'unmask', { port }, 1).rc).toBe(0)
+    expect(evtchnOp(g, 'unmask', { port }, 0).rc).toBe(0)
+    expect(page(g)).toEqual(before)
+    expect(g.view.selector(1)).toBe(0n)
+    expect(g.view.upcall(1)).toBe(0)
+    expect(g.notified).toEqual([])
+    // The same port masked first is raised by the unmask.
+    g.view.mask(port)
+    expect(evtchnOp(g, 'unmask', { port }, 0).rc).toBe(0)
+    expect(g.view.selector(1)).toBe(1n << g.view.word(port))
+    expect(g.notified).toEqual([1])
   })
 })
 
@@ -333,6 +362,64 @@ describe('configuration', () => {
     engine.setVcpuInfo(0, SHINFO)
     expect(engine.setPending(1, 0)).toBe(1)
     expect(errors).toHaveLength(1)
+  })
+
+  it('a detached guest buffer gives -EFAULT or EvtchnError, never a TypeError', () => {
+    // kvm-sys detaches a region's ArrayBuffer when the VM closes; structuredClone does the same.
+    const buffer = new ArrayBuffer(0x40000)
+    const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(buffer) }])
+    const engine = new EvtchnEngine({ memory, vcpus: 2, notify: () => {} })
+    engine.setSharedInfo(SHINFO)
+    engine.setVcpuInfo(0, SHINFO)
+    const ipi = evtchnOp({ engine, memory }, 'bind_ipi', { vcpu: 0 }).out('port')
+    structuredClone(buffer, { transfer: [buffer] })
+    expect(buffer.byteLength).toBe(0)
+    expect(engine.setPending(5, 0)).toBe(-14)
+    expect(engine.setPending(5, 1)).toBe(-14)
+    expect(engine.guestSend(ipi)).toBe(0) // a send returns 0 whatever the delivery code
+    expect(engine.raiseVirq(0, 0)).toBe(-2)
+    expect(engine.hypercall(3, 0x20000, 0)).toBe(-14) // the argument cannot be copied either
+    const info = engine.portInfo(ipi)
+    expect([info.pending, info.masked]).toEqual([false, false])
+    expect(() => engine.snapshot()).not.toThrow()
+    for (const f of [
+      () => engine.setVcpuInfo(1, SHINFO + 64),
+      () => engine.setSharedInfo(SHINFO + 0x1000),
+    ]) {
+      expect(f).toThrow(EvtchnError)
+      expect(f).toThrow(/EFAULT/)
+    }
+  })
+
+  it('backing memory that cannot hold 32-bit lanes: EvtchnError EFAULT, not GuestMemoryError', () => {
+    // A region whose bytes start at an odd buffer offset has no aligned Int32Array lanes.
+    const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(new ArrayBuffer(0x40001), 1) }])
+    const engine = new EvtchnEngine({ memory, vcpus: 1, notify: () => {} })
+    for (const f of [() => engine.setSharedInfo(SHINFO), () => engine.setVcpuInfo(0, SHINFO)]) {
+      try {
+        f()
+        expect.unreachable('accepted')
+      } catch (e) {
+        expect(e).toBeInstanceOf(EvtchnError)
+        expect((e as EvtchnError).errno).toBe(-14)
+        expect((e as EvtchnError).code).toBe('EFAULT')
+      }
+    }
+  })
+
+  it('BigInt or non-integer vCPU and port arguments are typed errors, never "Cannot mix BigInt"', () => {
+    const g = makeGuest(true)
+    const big = 1n as unknown as number
+    expect(g.engine.setPending(big, 0)).toBe(EINVAL)
+    expect(g.engine.setPending(1, big)).toBe(EINVAL)
+    expect(g.engine.setPending(1, 0.5)).toBe(EINVAL)
+    expect(g.engine.hypercall(3, 0x20000, big)).toBe(EINVAL)
+    expect(g.engine.setTimerOp(big, 5n)).toBe(EINVAL)
+    expect(g.engine.vcpuOp(6, 0, 0x20000, big)).toBe(EINVAL)
+    expect(() => g.engine.setVcpuInfo(big, SHINFO)).toThrow(EvtchnError)
+    expect(() => g.engine.setSharedInfo(BigInt(SHINFO) as unknown as number)).toThrow(EvtchnError)
+    expect(() => g.engine.setLongMode(1 as unknown as boolean)).toThrow(EvtchnError)
+    expect(g.engine.longMode).toBe(true)
   })
 
   it('works on plain (non-shared) memory too', () => {

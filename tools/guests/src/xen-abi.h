@@ -40,11 +40,20 @@ DEFINE_XEN_GUEST_HANDLE(evtchn_port_t);
 
 /* ---- Xen's errno values (errno.h), which hypercalls return negated. */
 enum xen_errno_value {
+	EPERM = 1,
 	ENOENT = 2,
+	ESRCH = 3,
+	EAGAIN = 11,
 	EFAULT = 14,
+	EBUSY = 16,
 	EEXIST = 17,
 	EINVAL = 22,
+	ENOSPC = 28,
 	ENOSYS = 38,
+	ENODATA = 61,
+	ETIME = 62,
+	EOPNOTSUPP = 95,
+	ENOBUFS = 105,
 };
 
 /* ---- Shared info page (xen.h, arch-x86/xen.h, arch-x86/xen-x86_{32,64}.h). */
@@ -200,10 +209,16 @@ struct sched_poll {
 
 /* ---- vCPU operations (vcpu.h). */
 #define VCPUOP_is_up 3
+#define VCPUOP_set_periodic_timer 6
+#define VCPUOP_stop_periodic_timer 7
 #define VCPUOP_set_singleshot_timer 8
 #define VCPUOP_register_vcpu_info 10
 
 #define VCPU_SSHOTTMR_future (1U << 0)
+
+struct vcpu_set_periodic_timer {
+	uint64_t period_ns;
+};
 
 struct vcpu_set_singleshot_timer {
 	uint64_t timeout_abs_ns; /* absolute system time in ns */
@@ -217,6 +232,7 @@ struct vcpu_register_vcpu_info {
 };
 
 /* ---- Memory (memory.h). */
+#define XENMEM_machphys_mfn_list 5
 #define XENMEM_add_to_physmap 7
 #define XENMAPSPACE_shared_info 0
 
@@ -249,6 +265,7 @@ struct xen_hvm_evtchn_upcall_vector {
 
 /* ---- Version (version.h). */
 #define XENVER_version 0
+#define XENVER_pagesize 7
 
 /* ---- CPUID leaves (arch-x86/cpuid.h). */
 #define XEN_CPUID_FIRST_LEAF 0x40000000

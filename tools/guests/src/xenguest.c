@@ -9,6 +9,8 @@ char shared_info_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static vcpu_info_t vcpu_info_area[MAX_CPUS] __attribute__((aligned(PAGE_SIZE)));
 volatile uint32_t port_events[NR_PORTS];
 volatile uint8_t port_last_cpu[NR_PORTS];
+volatile uint32_t port_seen_mask[NR_PORTS];
+volatile uint64_t port_fired_ns[NR_PORTS];
 volatile uint32_t upcalls[MAX_CPUS];
 volatile uint8_t port_bound_cpu[NR_PORTS] = {[0 ... NR_PORTS - 1] = PORT_CPU_UNKNOWN};
 
@@ -125,12 +127,14 @@ static void xen_upcall(unsigned vector)
 				while (bits) {
 					unsigned port = w * (unsigned)BITS_PER_LONG + (unsigned)__builtin_ctzl(bits);
 					bits &= bits - 1;
+					__atomic_or_fetch(&port_seen_mask[port], 1u << cpu, __ATOMIC_SEQ_CST);
 					/* Another vCPU's port: its own upcall takes it (Linux's active_evtchns). */
 					unsigned owner = port_bound_cpu[port];
 					if (owner == PORT_CPU_UNKNOWN) owner = 0;
 					if (owner != cpu) continue;
 					if (sync_test_and_clear_bit(port, shinfo->evtchn_pending)) {
 						port_last_cpu[port] = (uint8_t)cpu;
+						port_fired_ns[port] = xen_now_ns();
 						__atomic_add_fetch(&port_events[port], 1, __ATOMIC_SEQ_CST);
 					}
 				}

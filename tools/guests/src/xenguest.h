@@ -27,6 +27,13 @@ extern char shared_info_page[PAGE_SIZE];
 /* Per-port delivery record, written by the upcall handler. */
 extern volatile uint32_t port_events[NR_PORTS];
 extern volatile uint8_t port_last_cpu[NR_PORTS];
+/* Bit c set: vCPU c's upcall handler found the port pending and unmasked in a selector word of its
+ * own vcpu_info, whether or not it took the port. Only the vCPU the port is bound to may see it
+ * (when no other vCPU has a port pending in the same word): the check that the VMM raised the
+ * upcall on the right vCPU. The checks clear it before they start. */
+extern volatile uint32_t port_seen_mask[NR_PORTS];
+/* Xen system time (pvclock) when the owning vCPU's handler took the port's last event. */
+extern volatile uint64_t port_fired_ns[NR_PORTS];
 extern volatile uint32_t upcalls[MAX_CPUS];
 /* Which vCPU each port is bound to, as the guest knows it (Linux's cpu_evtchn_mask): an upcall
  * handler takes only its own ports; PORT_CPU_UNKNOWN ports are taken by vCPU 0. */

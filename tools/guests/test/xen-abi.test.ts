@@ -32,7 +32,7 @@ let xenInclude: string
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'guests-xen-abi-'))
   xenInclude = await xenIncludeDir()
-})
+}, 300_000) // a first fetch of libxen-dev on a slow mirror
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const gcc = (args: string[], input?: string) =>
@@ -180,7 +180,7 @@ describe.each(['-m64', '-m32'])("xen-abi.h equals Xen's public headers (%s)", (f
     expect(differ).toEqual([])
     // The list is read from the header, so a parser gone blind would compare nothing.
     expect(list.length).toBeGreaterThan(150)
-  })
+  }, 120_000)
 
   it("gives the shared_info layout of the ABI facts (the guests' 2-level bitmaps)", () => {
     const long = flag === '-m64'
@@ -195,5 +195,5 @@ describe.each(['-m64', '-m32'])("xen-abi.h equals Xen's public headers (%s)", (f
       evtchn_mask: long ? '2560' : '2176',
       pending_sel: long ? '8' : '4',
     })
-  })
+  }, 120_000)
 })

@@ -9,11 +9,12 @@ import { cacheRoot, withLock } from './cache.mjs'
 import { collectDirs } from './collect.mjs'
 import { GuestConsole, verdict } from './console.mjs'
 import { EXIT, KvmHostError } from './errors.mjs'
+import { exec } from './exec.mjs'
 import { ensureHostTools } from './host-tools.mjs'
 import { renderJobScript, selectGuestEnv } from './job.mjs'
 import { ensureKernel } from './kernel.mjs'
 import { buildPayload } from './payload.mjs'
-import { listenSerialPorts, qemuArgs, startQemu } from './qemu.mjs'
+import { listenSerialPorts, qemuArgs, startQemu, tcgProfile } from './qemu.mjs'
 import { Timings } from './timings.mjs'
 
 /**
@@ -37,6 +38,8 @@ export async function runEmulated(o, ctx) {
       throw new KvmHostError(EXIT.TIMEOUT, `timed out after ${o.timeoutSec} s (during ${step})`)
   }
   const tools = await ensureHostTools(ctx.note)
+  const qemuBin = tools['qemu-system-x86_64'] ?? 'qemu-system-x86_64'
+  const tcg = tcgProfile((await exec(qemuBin, ['--version'])).stdout)
   const cache = cacheRoot()
   const { kernel, base } = await withLock(
     path.join(cache, 'prepare.lock'),
@@ -81,11 +84,18 @@ export async function runEmulated(o, ctx) {
     overdue('payload build')
 
     const nonce = randomBytes(8).toString('hex')
+    const bootStart = Date.now()
     /** @type {string[]} */
     const consoleLog = []
     let qemuOutput = ''
     const con = new GuestConsole(nonce, {
-      onMarker: (m) => t.mark(m.event === 'exit' ? 'command' : m.event),
+      onMarker: (m) => {
+        t.mark(m.event === 'exit' ? 'command' : m.event)
+        if (m.event === 'start')
+          ctx.note(
+            `emulated host up after ${Math.round((Date.now() - bootStart) / 1000)} s (Linux ${kernel.release} under QEMU ${tcg.major} TCG, kvm_amd loaded): running the command`,
+          )
+      },
       onLine: (line) => {
         consoleLog.push(line)
         if (o.verbose) process.stderr.write(`[guest] ${line}\n`)
@@ -97,7 +107,7 @@ export async function runEmulated(o, ctx) {
       err: (b) => process.stderr.write(b),
     })
     const qemu = startQemu({
-      qemu: tools['qemu-system-x86_64'] ?? 'qemu-system-x86_64',
+      qemu: qemuBin,
       args: qemuArgs({
         vmlinuz: kernel.vmlinuz,
         initramfs: base.initramfs,
@@ -108,7 +118,8 @@ export async function runEmulated(o, ctx) {
         memMiB: o.memMiB,
         nonce,
         socketDir: ports.dir,
-        ...(process.env.TSVMM_KVM_HOST_CPU ? { cpu: process.env.TSVMM_KVM_HOST_CPU } : {}),
+        cpu: process.env.TSVMM_KVM_HOST_CPU || tcg.cpu,
+        thread: process.env.TSVMM_KVM_HOST_TCG_THREAD === 'single' ? 'single' : tcg.thread,
         ...(process.env.TSVMM_KVM_HOST_APPEND ? { append: process.env.TSVMM_KVM_HOST_APPEND } : {}),
       }),
       backstopSec: Math.ceil((deadline - Date.now()) / 1000) + 30,

@@ -33,7 +33,9 @@ export async function ensureHostTools(note) {
         `missing ${absent.join(', ')} and cannot install them (${apt ? 'not root' : 'no apt-get'})`,
         `install the Debian packages ${pkgs.join(' ')}`,
       )
-    note(`installing ${pkgs.join(' ')} (missing: ${absent.join(', ')})`)
+    note(
+      `installing ${pkgs.join(' ')} with apt-get, once: QEMU and the tools of the emulated KVM host (missing: ${absent.join(', ')})`,
+    )
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     const up = await exec(apt, ['update', '-q'], { env })
     const inst = up.status === 0 ? await exec(apt, [...APT_INSTALL, ...pkgs], { env }) : up

@@ -1,5 +1,5 @@
 // The guest kernel: Debian's cloud kernel with CONFIG_KVM_XEN=y (bookworm-backports' 6.12 on
-// bookworm, whose own 6.1 lacks it), fetched with a private APT configuration so the machine's
+// bookworm, whose own 6.1 lacks it; trixie's own 6.12 on trixie), fetched with a private APT configuration so the machine's
 // sources stay untouched, unpacked with dpkg-deb and never installed.
 import {
   existsSync,
@@ -40,7 +40,10 @@ export function debianSources(etc = '/etc') {
   const codename = /^VERSION_CODENAME=(\S+)$/m.exec(osRelease)?.[1] ?? 'bookworm'
   const files = [path.join(etc, 'apt', 'sources.list')]
   const dir = path.join(etc, 'apt', 'sources.list.d')
-  if (existsSync(dir)) for (const f of readdirSync(dir).sort()) files.push(path.join(dir, f))
+  // APT itself reads only *.list and *.sources there (not *.disabled, *.save, ...).
+  if (existsSync(dir))
+    for (const f of readdirSync(dir).sort())
+      if (/\.(list|sources)$/.test(f)) files.push(path.join(dir, f))
   const text = files.map(safeRead).join('\n')
   return { mirror: pickMirror(text, codename), codename }
 }
@@ -52,6 +55,21 @@ export function debianSources(etc = '/etc') {
  * @returns {string}
  */
 export function pickMirror(text, codename) {
+  const debian = aptEntries(text).filter(
+    (e) => !/security/.test(e.uri) && /^https?:\/\//.test(e.uri),
+  )
+  const hit =
+    debian.find((e) => e.suites.includes(codename)) ??
+    debian.find((e) => /\/debian\/?$/.test(e.uri))
+  return (hit?.uri ?? 'http://deb.debian.org/debian').replace(/\/$/, '')
+}
+
+/**
+ * The `deb` entries of APT sources text, one-line or deb822 (deb-src and disabled ones aside).
+ * @param {string} text concatenated sources files
+ * @returns {{ uri: string, suites: string[] }[]}
+ */
+export function aptEntries(text) {
   /** @type {{ uri: string, suites: string[] }[]} */
   const entries = []
   for (const line of text.split('\n')) {
@@ -60,15 +78,13 @@ export function pickMirror(text, codename) {
       entries.push({ uri: /** @type {string} */ (m[1]), suites: [/** @type {string} */ (m[2])] })
   }
   for (const stanza of text.split(/\n\s*\n/)) {
+    const types = /^Types:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? []
+    if (!types.includes('deb') || /^Enabled:\s*no\s*$/im.test(stanza)) continue
     const uris = /^URIs:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? []
     const suites = /^Suites:\s*(.+)$/im.exec(stanza)?.[1]?.trim().split(/\s+/) ?? []
     for (const uri of uris) entries.push({ uri, suites })
   }
-  const debian = entries.filter((e) => !/security/.test(e.uri) && /^https?:\/\//.test(e.uri))
-  const hit =
-    debian.find((e) => e.suites.includes(codename)) ??
-    debian.find((e) => /\/debian\/?$/.test(e.uri))
-  return (hit?.uri ?? 'http://deb.debian.org/debian').replace(/\/$/, '')
+  return entries
 }
 
 /** @param {string} p */
@@ -134,7 +150,8 @@ async function resolveKernel(env) {
   const show = await exec('apt-cache', ['show', '--no-all-versions', pkg], { env })
   const version = /^Version:\s*(\S+)$/m.exec(show.stdout)?.[1]
   if (!version) throw new Error(`apt-cache show ${pkg}: not found`)
-  return { pkg, version }
+  const size = Number(/^Size:\s*(\d+)$/m.exec(show.stdout)?.[1] ?? 0)
+  return { pkg, version, size }
 }
 
 /**
@@ -148,7 +165,7 @@ async function resolveKernel(env) {
 export async function ensureKernel(cache, note) {
   const dir = path.join(cache, 'kernel')
   const currentFile = path.join(dir, 'current.json')
-  /** @type {{ pkg: string, version: string, resolvedAt: number } | undefined} */
+  /** @type {{ pkg: string, version: string, size?: number, resolvedAt: number } | undefined} */
   let current
   try {
     current = JSON.parse(readFileSync(currentFile, 'utf8'))
@@ -179,10 +196,11 @@ export async function ensureKernel(cache, note) {
       note(`APT unreachable, using the cached kernel ${current.pkg} ${current.version}`)
     }
   }
-  const c = /** @type {{ pkg: string, version: string }} */ (current)
+  const c = /** @type {{ pkg: string, version: string, size?: number }} */ (current)
   const entry = path.join(dir, path.basename(entryOf(c)))
   await ensureEntry(dir, path.basename(entry), async (tmp) => {
-    note(`downloading ${c.pkg} ${c.version} from ${mirror} ${suite}`)
+    const mb = c.size ? ` (${Math.round(c.size / 1e6)} MB)` : ''
+    note(`downloading the guest kernel ${c.pkg} ${c.version}${mb} from ${mirror} ${suite}, once`)
     mkdirSync(tmp, { recursive: true })
     const dl = await exec('apt-get', ['download', `${c.pkg}=${c.version}`], { cwd: tmp, env })
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'))
@@ -194,15 +212,20 @@ export async function ensureKernel(cache, note) {
     const x = await exec('dpkg-deb', ['-x', deb, 'root'], { cwd: tmp })
     if (x.status !== 0)
       throw new KvmHostError(EXIT.KERNEL, `dpkg-deb -x ${deb}: ${lastLine(x.stderr)}`)
-    const release = readdirSync(path.join(tmp, 'root', 'lib', 'modules'))[0]
-    if (!release) throw new KvmHostError(EXIT.KERNEL, `${deb} has no lib/modules`)
+    // bookworm's kernels ship lib/modules; trixie's (merged /usr) ship usr/lib/modules.
+    const modulesDir = ['lib/modules', 'usr/lib/modules']
+      .map((d) => path.join(tmp, 'root', d))
+      .find((d) => existsSync(d) && readdirSync(d).length > 0)
+    const release = modulesDir && readdirSync(modulesDir)[0]
+    if (!modulesDir || !release)
+      throw new KvmHostError(EXIT.KERNEL, `${deb} has no lib/modules or usr/lib/modules`)
     const config = readFileSync(path.join(tmp, 'root', 'boot', `config-${release}`), 'utf8')
     for (const opt of ['CONFIG_KVM_XEN=y', 'CONFIG_EXT4_FS=y', 'CONFIG_DEVTMPFS=y'])
       if (!config.split('\n').includes(opt))
         throw new KvmHostError(EXIT.KERNEL, `${c.pkg} lacks ${opt}`, 'pin another kernel package')
     renameSync(path.join(tmp, 'root', 'boot', `vmlinuz-${release}`), path.join(tmp, 'vmlinuz'))
     renameSync(path.join(tmp, 'root', 'boot', `config-${release}`), path.join(tmp, 'config'))
-    renameSync(path.join(tmp, 'root', 'lib', 'modules', release), path.join(tmp, 'modules'))
+    renameSync(path.join(modulesDir, release), path.join(tmp, 'modules'))
     await exec('rm', ['-rf', path.join(tmp, 'root'), path.join(tmp, deb)])
     writeFileSync(path.join(tmp, 'kernel.json'), `${JSON.stringify({ ...c, release })}\n`)
   })

@@ -17,6 +17,7 @@ import path from 'node:path'
  * @property {string} nonce marker nonce of this run
  * @property {string} socketDir directory of the serial ports' sockets (con, out, err)
  * @property {string} [cpu] CPU model, `max,-cx16` unless overridden (TSVMM_KVM_HOST_CPU)
+ * @property {'single' | 'multi'} [thread] TCG threading, `single` unless the QEMU profile says so
  * @property {string} [append] more kernel parameters (TSVMM_KVM_HOST_APPEND)
  */
 
@@ -33,7 +34,14 @@ export const SERIAL_PORTS = Object.freeze(['con', 'out', 'err'])
  */
 export function qemuArgs(c) {
   return [
-    ...['-accel', 'tcg,thread=single', '-machine', 'pc', '-cpu', c.cpu ?? 'max,-cx16'],
+    ...[
+      '-accel',
+      `tcg,thread=${c.thread ?? 'single'}`,
+      '-machine',
+      'pc',
+      '-cpu',
+      c.cpu ?? 'max,-cx16',
+    ],
     ...['-smp', String(c.smp), '-m', String(c.memMiB)],
     ...['-nodefaults', '-display', 'none', '-monitor', 'none', '-no-reboot'],
     ...SERIAL_PORTS.flatMap((id) => [
@@ -49,6 +57,20 @@ export function qemuArgs(c) {
     '-append',
     `console=ttyS0 panic=-1 quiet kvmhost.nonce=${c.nonce}${c.append ? ` ${c.append}` : ''}`,
   ]
+}
+
+/**
+ * The TCG settings that are stable with this QEMU as the outer emulator. QEMU 7.2 (bookworm) needs
+ * `max,-cx16` and one TCG thread; QEMU 10 (trixie) ran the nested 6.12 kernel with cmpxchg16b and
+ * multi-threaded TCG without the crashes (shared/nested-kvm), and one thread per vCPU is faster.
+ * @param {string} versionText output of `qemu-system-x86_64 --version`
+ * @returns {{ cpu: string, thread: 'single' | 'multi', major: number }}
+ */
+export function tcgProfile(versionText) {
+  const major = Number(/version (\d+)\./.exec(versionText)?.[1] ?? 0)
+  return major >= 10
+    ? { cpu: 'max', thread: 'multi', major }
+    : { cpu: 'max,-cx16', thread: 'single', major }
 }
 
 /**

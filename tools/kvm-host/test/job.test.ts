@@ -64,7 +64,7 @@ describe('shQuote', () => {
       ),
       { numRuns: 60 },
     )
-  })
+  }, 60_000) // 60 shell spawns: slow on a loaded machine
 })
 
 describe('renderJobScript', () => {

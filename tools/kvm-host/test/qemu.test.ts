@@ -1,7 +1,7 @@
 import net from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { listenSerialPorts, qemuArgs, SERIAL_PORTS } from '../lib/qemu.mjs'
+import { listenSerialPorts, qemuArgs, SERIAL_PORTS, tcgProfile } from '../lib/qemu.mjs'
 
 const config = {
   vmlinuz: '/c/vmlinuz',
@@ -74,5 +74,24 @@ describe('listenSerialPorts', () => {
     expect(Buffer.concat(got.out)).toEqual(Buffer.from([0, 1, 2, 255]))
     expect(Buffer.concat(got.err).toString()).toBe('oops')
     expect(ports.dir.length).toBeLessThan(80)
+  })
+})
+
+describe('tcgProfile', () => {
+  it("keeps bookworm's QEMU 7.2 on max,-cx16 with one TCG thread", () => {
+    const p = tcgProfile('QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u16)\n')
+    expect(p).toEqual({ cpu: 'max,-cx16', thread: 'single', major: 7 })
+  })
+
+  it("gives trixie's QEMU 10 cmpxchg16b and multi-threaded TCG", () => {
+    const p = tcgProfile('QEMU emulator version 10.0.6 (Debian 1:10.0.6+ds-0+deb13u2)\n')
+    expect(p).toEqual({ cpu: 'max', thread: 'multi', major: 10 })
+    const args = qemuArgs({ ...config, cpu: p.cpu, thread: p.thread })
+    expect(args.filter((_, i) => args[i - 1] === '-accel')).toEqual(['tcg,thread=multi'])
+    expect(args.filter((_, i) => args[i - 1] === '-cpu')).toEqual(['max'])
+  })
+
+  it('falls back to the conservative settings when the version cannot be read', () => {
+    expect(tcgProfile('')).toEqual({ cpu: 'max,-cx16', thread: 'single', major: 0 })
   })
 })

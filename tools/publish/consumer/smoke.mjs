@@ -139,7 +139,7 @@ await check("Kvm.open('/nonexistent/kvm') throws KvmError ENOENT with a hint", (
     Kvm.open('/nonexistent/kvm')
   } catch (e) {
     expect(e instanceof KvmError && isKvmError(e), `not a KvmError: ${e?.stack ?? e}`)
-    expect(e.code === 'ENOENT' && e.errno === 2 && e.syscall === 'open', `${e.code} ${e.syscall}`)
+    expect(e.code === 'ENOENT' && e.errno === -2 && e.syscall === 'open', `${e.code} ${e.syscall}`)
     expect(typeof e.hint === 'string' && e.hint.length > 0, 'no hint')
     return e.message
   }

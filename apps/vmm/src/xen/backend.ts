@@ -1,29 +1,20 @@
 // The VMM's test backend: the other domain (domid 0) of interdomain channels the guest opens with
 // alloc_unbound(remote_dom = 0), driven by the guest's backend requests (guest-protocol.ts).
 // It sends events two ways, as a device model would:
-//   through an irqfd: it writes an eventfd wired to the port by a GSI route of type XEN_EVTCHN.
-//     Kernel delivery: KVM_IRQFD + KVM_SET_GSI_ROUTING (@tsvmm/irq-routing), KVM raises the port.
-//     User delivery: the same route lives in userspace; tsvmm drains the eventfd and raises the
-//     port through the engine, as the kernel would;
+//   through an irqfd: it writes the eventfd the kernel offload (@tsvmm/xen-evtchn/kvm) gives the
+//     port. Kernel delivery: a XEN_EVTCHN GSI route, KVM raises the port. User delivery: the
+//     offload drains the eventfd and raises the port through the engine, as the kernel would;
 //   through the engine's backend API (backendNotify).
-// Guest sends on the channel reach the backend's handler, which counts them.
-
-import { RoutingTable } from '@tsvmm/irq-routing'
-import { EventFd, type Vm } from '@tsvmm/kvm-sys'
-import { type EvtchnEngine, XenErrno } from '@tsvmm/xen-evtchn'
+// Guest sends on the channel reach the backend's handler, which counts them (in kernel delivery
+// they arrive on the offload's send eventfd, drained by poll()).
+import { XenErrno } from '@tsvmm/xen-evtchn'
+import type { KvmEvtchn } from '@tsvmm/xen-evtchn/kvm'
 import { BACKEND_OP, type BackendRequest } from '../devices/guest-protocol.js'
-import type { ActiveDelivery } from './events.js'
 
-const { EINVAL, ENOSYS } = XenErrno
+const { EBUSY, EINVAL, ENOSYS, ENOTCONN } = XenErrno
 
-/** One backend channel, keyed by the guest's port. */
-interface Channel {
-  readonly port: number
-  readonly vcpu: number
-  readonly eventfd: EventFd
-  readonly gsi: number | undefined
-  received: number
-}
+/** At most this many events per send request: a guest cannot keep the VMM busy for ever. */
+const MAX_SENDS = 1024
 
 /** The answer to a backend request. */
 export interface BackendReply {
@@ -34,125 +25,84 @@ export interface BackendReply {
 
 /** The backend of one VM. */
 export class DeviceBackend {
-  readonly #engine: EvtchnEngine
-  readonly #mode: ActiveDelivery
-  readonly #routing: RoutingTable | undefined
-  readonly #channels = new Map<number, Channel>()
-  /** Failures of KVM calls, reported when the VM stops. */
+  readonly #evtchn: KvmEvtchn
+  /** Events the backend got from the guest, by the guest's port. */
+  readonly #received = new Map<number, number>()
+  /** Failures inside tsvmm while serving a request, reported when the VM stops. */
   readonly errors: string[] = []
 
-  /**
-   * `irqchip`: 'kernel' when the VM has the full in-kernel irqchip, whose default PIC and IOAPIC
-   * routes (the UART's IRQ 4, the PIT's IRQ 0) every KVM_SET_GSI_ROUTING must carry on.
-   */
-  constructor(
-    engine: EvtchnEngine,
-    mode: ActiveDelivery,
-    vm: Vm,
-    irqchip: 'split' | 'kernel' = 'split',
-  ) {
-    this.#engine = engine
-    this.#mode = mode
-    if (mode === 'kernel')
-      this.#routing = new RoutingTable(
-        {
-          setGsiRouting: (table) => vm.setGsiRouting(table),
-          irqfd: (r) => vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
-        },
-        { irqchip },
-      )
+  constructor(evtchn: KvmEvtchn) {
+    this.#evtchn = evtchn
   }
 
   /** Serves one request of the guest. Never throws. */
   handle(req: BackendRequest): BackendReply {
     try {
-      switch (req.op) {
-        case BACKEND_OP.BIND:
-          return this.#bind(req.port)
-        case BACKEND_OP.SEND_IRQFD:
-          return this.#sendIrqfd(req.port, req.count)
-        case BACKEND_OP.SEND_ENGINE:
-          return this.#sendEngine(req.port, req.count)
-        case BACKEND_OP.RECEIVED: {
-          const ch = this.#channels.get(req.port)
-          return ch === undefined ? { status: -EINVAL } : { status: 0, count: ch.received }
-        }
-        case BACKEND_OP.CLOSE:
-          return this.#close(req.port)
-        default:
-          return { status: -ENOSYS }
-      }
+      return this.#serve(req)
     } catch (e) {
       this.errors.push(`backend op ${req.op} on port ${req.port}: ${String(e)}`)
       return { status: -EINVAL }
     }
   }
 
+  #serve(req: BackendRequest): BackendReply {
+    switch (req.op) {
+      case BACKEND_OP.BIND:
+        return this.#bind(req.port)
+      case BACKEND_OP.SEND_IRQFD:
+        return this.#sendIrqfd(req.port, req.count)
+      case BACKEND_OP.SEND_ENGINE:
+        return this.#sendEngine(req.port, req.count)
+      case BACKEND_OP.RECEIVED: {
+        this.poll()
+        const n = this.#received.get(req.port)
+        return n === undefined ? { status: -EINVAL } : { status: 0, count: n }
+      }
+      case BACKEND_OP.CLOSE:
+        return this.#close(req.port)
+      default:
+        return { status: -ENOSYS }
+    }
+  }
+
   #bind(port: number): BackendReply {
-    if (this.#channels.has(port)) return { status: -16 }
-    const rc = this.#engine.backendBind(port, () => {
-      const ch = this.#channels.get(port)
-      if (ch !== undefined) ch.received++
+    if (this.#received.has(port)) return { status: -EBUSY }
+    const rc = this.#evtchn.backendBind(port, () => {
+      const n = this.#received.get(port)
+      if (n !== undefined) this.#received.set(port, n + 1)
     })
     if (rc < 0) return { status: rc }
-    const vcpu = this.#engine.portInfo(port).vcpu
-    const eventfd = EventFd.create()
-    let gsi: number | undefined
-    if (this.#routing !== undefined) {
-      gsi = this.#routing.allocateGsi()
-      this.#routing.add({ gsi, type: 'xenEvtchn', port, vcpu })
-      this.#routing.commit()
-      this.#routing.attachIrqfd(gsi, eventfd.fd)
-    }
-    this.#channels.set(port, { port, vcpu, eventfd, gsi, received: 0 })
+    this.#received.set(port, 0)
     return { status: 0, backendPort: port }
   }
 
   #sendIrqfd(port: number, count: number): BackendReply {
-    const ch = this.#channels.get(port)
-    if (ch === undefined) return { status: -EINVAL }
-    for (let i = 0; i < Math.min(count, 1024); i++) ch.eventfd.write(1n)
-    if (this.#mode === 'user') this.poll()
+    const fd = this.#received.has(port) ? this.#evtchn.backendNotifyFd(port) : null
+    if (fd === null) return { status: -EINVAL }
+    for (let i = 0; i < Math.min(count, MAX_SENDS); i++) fd.write(1n)
+    this.poll()
     return { status: 0 }
   }
 
   #sendEngine(port: number, count: number): BackendReply {
-    for (let i = 0; i < Math.min(count, 1024); i++) {
-      const rc = this.#engine.backendNotify(port)
+    for (let i = 0; i < Math.min(count, MAX_SENDS); i++) {
+      const rc = this.#evtchn.backendNotify(port)
       // -ENOTCONN (masked) and 0 (already pending) are deliveries too.
-      if (rc < 0 && rc !== -107) return { status: rc }
+      if (rc < 0 && rc !== -ENOTCONN) return { status: rc }
     }
     return { status: 0 }
   }
 
   #close(port: number): BackendReply {
-    const ch = this.#channels.get(port)
-    if (ch === undefined) return { status: -EINVAL }
-    this.#channels.delete(port)
-    if (this.#routing !== undefined && ch.gsi !== undefined) {
-      this.#routing.detachIrqfd(ch.gsi, ch.eventfd.fd)
-      this.#routing.releaseGsi(ch.gsi)
-      this.#routing.commit()
-    }
-    ch.eventfd.close()
-    return { status: this.#engine.backendUnbind(port) }
+    if (!this.#received.delete(port)) return { status: -EINVAL }
+    return { status: this.#evtchn.backendUnbind(port) }
   }
 
   /**
-   * User delivery: what KVM's irqfd would do, in userspace. Drains every channel's eventfd and
-   * raises its port (KVM's evtchn_set_fn: set_pending on the route's vCPU).
+   * Drains the channels' eventfds: guest sends the kernel took reach the handlers, and in user
+   * delivery the irqfd writes raise their ports (what KVM's irqfd worker would do).
    */
   poll(): void {
-    if (this.#mode !== 'user') return
-    for (const ch of this.#channels.values()) {
-      const n = ch.eventfd.read()
-      if (n !== null && n > 0n) this.#engine.setPending(ch.port, ch.vcpu)
-    }
-  }
-
-  /** Closes every channel's eventfd. */
-  dispose(): void {
-    for (const ch of this.#channels.values()) ch.eventfd.close()
-    this.#channels.clear()
+    this.#evtchn.pollBackends()
   }
 }

@@ -8,7 +8,7 @@ import type { BackendRequest } from '../devices/guest-protocol.js'
 import type { VcpuOps } from '../vcpu/threads.js'
 import { type BackendReply, DeviceBackend } from './backend.js'
 import { type ActiveDelivery, XenEvents } from './events.js'
-import { HYPERCALL, type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
+import { type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
 
 /** What a domain is made of. */
 export interface XenDomainOptions {
@@ -20,6 +20,8 @@ export interface XenDomainOptions {
   /** Xen version presented: major << 16 | minor. */
   readonly xenVersion: number
   readonly longMode: boolean
+  /** false: KVM has no Xen HVM set-up (a guest that never uses Xen). */
+  readonly xen: boolean
   readonly clock: EvtchnClock
   /** The VM has the full in-kernel irqchip (a Linux guest): keep its legacy GSI routes. */
   readonly irqchip?: 'split' | 'kernel'
@@ -28,10 +30,9 @@ export interface XenDomainOptions {
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
   log(level: 'warn' | 'debug', message: string): void
+  /** An exception inside a hypercall handler: a tsvmm bug, to be counted and reported. */
+  bug(message: string): void
 }
-
-/** EVTCHNOPs after which kernel delivery re-syncs the port table. */
-const PORT_CHANGING_EVTCHNOPS = new Set([0, 1, 3, 7, 8, 10])
 
 /** One guest domain's Xen emulation. */
 export class XenDomain {
@@ -42,9 +43,10 @@ export class XenDomain {
 
   constructor(o: XenDomainOptions) {
     const clock = o.clock
-    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.domid, {
+    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.xen, {
       kvmRunstate: o.kvmRunstate ?? false,
       longMode: o.longMode,
+      irqchip: o.irqchip ?? 'split',
       // The wall time at Xen system time 0: now minus the guest's pvclock time.
       bootWallClockNs: () => BigInt(Date.now()) * 1_000_000n - BigInt(Math.round(clock.now())),
     })
@@ -68,25 +70,18 @@ export class XenDomain {
       mapSharedInfo: (gpa) => events.mapSharedInfo(gpa),
       setCallbackVector: (v) => events.setCallbackVector(v),
       setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
-      vcpuInfoMoved: (vcpu, gpa) => events.vcpuInfoMoved(vcpu, gpa),
       setRunstateArea: (vcpu, gpa) => events.setRunstateArea(vcpu, gpa),
       setVcpuTimeArea: (vcpu, gpa) => events.setVcpuTimeArea(vcpu, gpa),
       shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
       log: (m) => o.log('debug', m),
+      bug: (m) => o.bug(m),
     })
-    this.#backend = new DeviceBackend(this.#engine, o.delivery, o.vm, o.irqchip ?? 'split')
+    this.#backend = new DeviceBackend(this.#events.offload)
   }
 
   /** Handles one hypercall; returns what the guest gets in RAX (signed). Never throws. */
   hypercall(exit: HypercallExit, ctx: HypercallContext): number {
-    const r = this.#platform.handle(exit, ctx)
-    if (
-      exit.input === BigInt(HYPERCALL.event_channel_op) &&
-      r >= 0 &&
-      PORT_CHANGING_EVTCHNOPS.has(Number(exit.params[0] ?? 0n))
-    )
-      this.#events.portsChanged()
-    return r
+    return this.#platform.handle(exit, ctx)
   }
 
   /** Serves one backend request of the guest. Never throws. */
@@ -94,7 +89,7 @@ export class XenDomain {
     return this.#backend.handle(req)
   }
 
-  /** User delivery: drains the backend's eventfds, as KVM's irqfd worker would. */
+  /** Drains the backend's eventfds (guest sends the kernel took; irqfd writes in user delivery). */
   pollBackend(): void {
     this.#backend.poll()
   }
@@ -102,7 +97,7 @@ export class XenDomain {
   /** Stops the timers and closes the backend; returns the errors to report. */
   dispose(): string[] {
     this.#engine.dispose()
-    this.#backend.dispose()
+    this.#events.dispose()
     return [...this.#events.errors, ...this.#backend.errors]
   }
 }

@@ -1,26 +1,31 @@
 // The machine's side of Xen event delivery, in either mode:
 //   user:   the engine writes guest memory and `notify` injects the upcall vector with
 //           KVM_SIGNAL_MSI (per-vCPU vector, else the callback vector), as QEMU does;
-//   kernel: KVM does it: deliveries go through KVM_XEN_HVM_EVTCHN_SEND, shared_info, vcpu_info and
-//           the vectors are KVM attributes, and guest sends and timers run in the kernel
-//           (kernel-ports.ts). The engine keeps the port table and serves the hypercalls KVM passes up.
-// In both modes KVM keeps each vcpu_info's pvclock (time) up to date: the VMM always gives KVM
-// the vcpu_info and vcpu_time_info addresses, and the VM-wide callback vector: KVM injects that
-// one as a plain vector while vcpu_info's upcall_pending is set (kvm_xen_has_interrupt), with no
-// local APIC involved, which is what Linux expects (it sends no EOI for it). A kick makes a vCPU
-// look at it again. The runstate area is KVM's with kernel delivery when KVM keeps runstates.
+//   kernel: KVM does it. Everything KVM must know about the event channels (shared_info,
+//           vcpu_info, vectors, the ports it handles, VIRQ_TIMER) is kept by @tsvmm/xen-evtchn's
+//           kernel offload, which reaches the vCPUs through their threads' port (vcpu/threads.ts).
+// In both modes KVM keeps each vcpu_info's pvclock (time) up to date (the offload's `pvclock`),
+// and the vcpu_time_info areas. In both modes the VM-wide callback vector is KVM's to inject: KVM
+// delivers it as a plain vector while vcpu_info's upcall_pending is set (kvm_xen_has_interrupt),
+// with no local APIC involved, which is what Linux expects (it sends no EOI for it); a kick makes
+// a vCPU look again. With user delivery tsvmm writes shared_info's wall clock and keeps the
+// runstate areas; with kernel delivery KVM does both (when it keeps runstates).
 import type { GuestMemory } from '@tsvmm/guest-memory'
-import { abi, type Vm } from '@tsvmm/kvm-sys'
-import type { EvtchnEngine } from '@tsvmm/xen-evtchn'
+import { RoutingTable } from '@tsvmm/irq-routing'
+import type { Vm } from '@tsvmm/kvm-sys'
+import {
+  type EvtchnEngine,
+  VCPU_INFO_SIZE,
+  XEN_LEGACY_MAX_VCPUS,
+  XenErrno,
+} from '@tsvmm/xen-evtchn'
+import { KvmEvtchn } from '@tsvmm/xen-evtchn/kvm'
 import type { VcpuOps } from '../vcpu/threads.js'
-import { KernelPorts } from './kernel-ports.js'
 import { writeWallClock } from './wallclock.js'
 
 /** An active delivery mode. */
 export type ActiveDelivery = 'kernel' | 'user'
 
-const XEN_LEGACY_MAX_VCPUS = 32
-const VCPU_INFO_SIZE = 64
 /** struct vcpu_runstate_info: state, state_entry_time, time[4]. */
 const RUNSTATE_INFO_SIZE = 48
 
@@ -32,6 +37,11 @@ export interface XenEventsOptions {
   bootWallClockNs?: () => bigint
   /** Whether the guest is 64-bit (the shared_info layout). Default true. */
   longMode?: boolean
+  /**
+   * 'kernel': the VM has the full in-kernel irqchip, whose default PIC and IOAPIC routes (the
+   * PIT's IRQ 0, the UART's IRQ 4) every KVM_SET_GSI_ROUTING of the offload must carry on.
+   */
+  irqchip?: 'split' | 'kernel'
 }
 
 /** Connects the event channel engine to KVM for one VM. */
@@ -40,11 +50,11 @@ export class XenEvents {
   readonly #vcpus: VcpuOps
   readonly #memory: GuestMemory
   readonly #mode: ActiveDelivery
+  readonly #xen: boolean
   #engine: EvtchnEngine | undefined
+  #offload: KvmEvtchn | undefined
   readonly #upcallVector: number[]
   #callbackVector = 0
-  readonly #registered: boolean[]
-  readonly #kernelPorts: KernelPorts | undefined
   /** Count of upcalls injected from userspace, per vCPU. */
   readonly injected: number[]
   /** Errors KVM returned while delivering (reported once the VM stops). */
@@ -52,12 +62,13 @@ export class XenEvents {
 
   readonly #options: XenEventsOptions
 
+  /** `xen` false: KVM has no Xen HVM set-up (no attribute may be set). */
   constructor(
     vm: Vm,
     vcpus: VcpuOps,
     memory: GuestMemory,
     mode: ActiveDelivery,
-    domid: number,
+    xen: boolean,
     options: XenEventsOptions = {},
   ) {
     this.#options = options
@@ -65,39 +76,9 @@ export class XenEvents {
     this.#vcpus = vcpus
     this.#memory = memory
     this.#mode = mode
+    this.#xen = xen
     this.#upcallVector = new Array<number>(vcpus.count).fill(0)
-    this.#registered = new Array<boolean>(vcpus.count).fill(false)
     this.injected = new Array<number>(vcpus.count).fill(0)
-    if (mode === 'kernel')
-      this.#kernelPorts = new KernelPorts(
-        {
-          assign: (s) =>
-            vm.xenHvmSetAttr({
-              type: 'EVTCHN',
-              sendPort: s.sendPort,
-              evtchnType: s.evtchnType,
-              flags: 0,
-              deliver: { port: s.port, vcpu: s.vcpu },
-            }),
-          deassign: (sendPort) =>
-            vm.xenHvmSetAttr({
-              type: 'EVTCHN',
-              sendPort,
-              evtchnType: 0,
-              flags: abi.KVM_XEN_EVTCHN_DEASSIGN,
-              deliver: { port: 0, vcpu: 0 },
-            }),
-          setTimerPort: (vcpu, port) =>
-            vcpus.setAttr(vcpu, {
-              type: 'TIMER',
-              port,
-              priority: abi.KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
-              expiresNs: 0n,
-            }),
-        },
-        vcpus.count,
-        domid,
-      )
   }
 
   /** The delivery mode. */
@@ -105,27 +86,40 @@ export class XenEvents {
     return this.#mode
   }
 
+  /** The kernel offload (after {@link attach}). */
+  get offload(): KvmEvtchn {
+    if (this.#offload === undefined) throw new Error('XenEvents.attach was not called')
+    return this.#offload
+  }
+
   /** Connects the engine (made after this object, because its `notify` is {@link notify}). */
   attach(engine: EvtchnEngine): void {
     this.#engine = engine
-    if (this.#mode === 'kernel')
-      engine.useDelivery((port, vcpu) => {
-        try {
-          this.#vm.xenEvtchnSend({ port, vcpu })
-          return 1
-        } catch (e) {
-          this.errors.push(`KVM_XEN_HVM_EVTCHN_SEND port ${port} vCPU ${vcpu}: ${String(e)}`)
-          return -22
-        }
-      })
+    this.#offload = new KvmEvtchn({
+      engine,
+      vm: this.#vm,
+      vcpus: this.#vcpus,
+      kernel: this.#mode === 'kernel',
+      pvclock: this.#xen,
+      ...(this.#options.irqchip === 'kernel' && {
+        routing: new RoutingTable(
+          {
+            setGsiRouting: (t) => this.#vm.setGsiRouting(t),
+            irqfd: (r) => this.#vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
+          },
+          { irqchip: 'kernel' },
+        ),
+      }),
+      onError: (e) => this.errors.push(`kernel event channels: ${String(e)}`),
+    })
   }
 
   /** The engine's notify: `vcpu` has a new upcall pending that KVM will not deliver by itself. */
   notify(vcpu: number): void {
     const vector = this.#upcallVector[vcpu] ?? 0
     if (vector !== 0) {
-      // An MSI to the vCPU's APIC ID (= its index): fixed delivery, edge.
-      this.#vm.signalMsi({ addressLo: 0xfee00000 | (vcpu << 12), data: vector })
+      // An MSI to the vCPU's APIC ID: fixed delivery, edge.
+      this.#vm.signalMsi({ addressLo: 0xfee00000 | (this.#vcpus.apicId(vcpu) << 12), data: vector })
       this.injected[vcpu] = (this.injected[vcpu] ?? 0) + 1
     } else if (this.#callbackVector !== 0) {
       // KVM injects the VM-wide vector while upcall_pending is set, on the next entry.
@@ -136,54 +130,42 @@ export class XenEvents {
   /** XENMEM_add_to_physmap(shared_info): 0 or a negative errno. */
   mapSharedInfo(gpa: number): number {
     const engine = this.#engine
-    if (engine === undefined) return -22
+    const offload = this.#offload
+    if (engine === undefined || offload === undefined) return -XenErrno.EINVAL
     const old = engine.sharedInfo
     if (old !== null && old !== gpa) {
       // The page moves: Xen's shared_info is one page whose contents go with it.
       this.#memory.write(gpa, this.#memory.read(old, 4096))
     }
     try {
-      if (this.#mode === 'kernel')
-        this.#vm.xenHvmSetAttr({ type: 'SHARED_INFO', gfn: BigInt(gpa >>> 12) })
-      engine.setSharedInfo(gpa)
+      offload.setSharedInfo(gpa)
       const boot = this.#options.bootWallClockNs
       if (this.#mode === 'user' && boot !== undefined)
         writeWallClock(this.#memory, gpa, boot(), this.#options.longMode ?? true)
     } catch (e) {
       this.errors.push(`shared_info at 0x${gpa.toString(16)}: ${String(e)}`)
-      return -22
+      return -XenErrno.EINVAL
     }
     // Xen's default vcpu_info for vCPUs below 32 lives in shared_info until the guest registers one.
     for (let v = 0; v < Math.min(this.#vcpus.count, XEN_LEGACY_MAX_VCPUS); v++) {
-      if (!this.#registered[v]) this.#setVcpuInfo(v, gpa + VCPU_INFO_SIZE * v, true)
+      if (engine.vcpuInfoRegistered(v)) continue
+      const at = gpa + VCPU_INFO_SIZE * v
+      try {
+        offload.setVcpuInfo(v, at)
+      } catch (e) {
+        this.errors.push(`vcpu_info of vCPU ${v} at 0x${at.toString(16)}: ${String(e)}`)
+      }
     }
     return 0
-  }
-
-  /** VCPUOP_register_vcpu_info succeeded in the engine: tell KVM too. */
-  vcpuInfoMoved(vcpu: number, gpa: number): void {
-    this.#registered[vcpu] = true
-    this.#setVcpuInfo(vcpu, gpa, false)
-  }
-
-  #setVcpuInfo(vcpu: number, gpa: number, alsoEngine: boolean): void {
-    try {
-      if (alsoEngine) this.#engine?.setVcpuInfo(vcpu, gpa)
-      this.#vcpus.setAttr(vcpu, { type: 'VCPU_INFO', gpa: BigInt(gpa) })
-    } catch (e) {
-      this.errors.push(`vcpu_info of vCPU ${vcpu} at 0x${gpa.toString(16)}: ${String(e)}`)
-    }
   }
 
   /** HVMOP_set_evtchn_upcall_vector. */
   setUpcallVector(vcpu: number, vector: number): void {
     this.#upcallVector[vcpu] = vector
-    if (this.#mode === 'kernel') {
-      try {
-        this.#vcpus.setAttr(vcpu, { type: 'UPCALL_VECTOR', vector })
-      } catch (e) {
-        this.errors.push(`upcall vector of vCPU ${vcpu}: ${String(e)}`)
-      }
+    try {
+      this.offload.setVcpuUpcallVector(vcpu, vector)
+    } catch (e) {
+      this.errors.push(`upcall vector of vCPU ${vcpu}: ${String(e)}`)
     }
     this.#raiseIfPending(vcpu)
   }
@@ -192,7 +174,10 @@ export class XenEvents {
   setCallbackVector(vector: number): void {
     this.#callbackVector = vector
     try {
-      this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
+      this.offload.setUpcallVector(vector)
+      // With user delivery the offload leaves KVM's VM-wide vector alone: set it here (see top).
+      if (this.#mode === 'user' && this.#xen)
+        this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
     } catch (e) {
       this.errors.push(`callback vector: ${String(e)}`)
     }
@@ -224,22 +209,12 @@ export class XenEvents {
 
   /** VCPUOP_register_vcpu_time_memory_area at `gpa`: KVM keeps the second pvclock there. */
   setVcpuTimeArea(vcpu: number, gpa: number): number {
-    this.#vcpus.setAttr(vcpu, { type: 'VCPU_TIME_INFO', gpa: BigInt(gpa) })
+    if (this.#xen) this.#vcpus.setAttr(vcpu, { type: 'VCPU_TIME_INFO', gpa: BigInt(gpa) })
     return 0
   }
 
-  /** The guest changed its ports (an EVTCHNOP that binds, closes or moves): update KVM. */
-  portsChanged(): void {
-    if (this.#kernelPorts === undefined || this.#engine === undefined) return
-    try {
-      this.#kernelPorts.sync(this.#engine.openPorts())
-    } catch (e) {
-      this.errors.push(`kernel port offload: ${String(e)}`)
-    }
-  }
-
-  /** Ports whose guest sends the kernel handles (kernel mode). */
-  get kernelSendPorts(): number {
-    return this.#kernelPorts?.assigned.size ?? 0
+  /** Takes the ports back from the kernel and closes the backends' eventfds. */
+  dispose(): void {
+    this.#offload?.close()
   }
 }

@@ -119,12 +119,12 @@ export interface XenPlatformHost {
   setVcpuTimeArea(vcpu: number, gpa: number): number
   /** HVMOP_set_evtchn_upcall_vector for `vcpu` (vector 0x10-0xff). */
   setUpcallVector(vcpu: number, vector: number): void
-  /** A vCPU's vcpu_info moved to `gpa` (the engine already accepted it). */
-  vcpuInfoMoved(vcpu: number, gpa: number): void
   /** The guest asked to stop the domain (SCHEDOP_shutdown). */
   shutdown(reason: number, vcpu: number): void
   /** Optional debug log. */
   log?(message: string): void
+  /** An exception escaped a handler: a tsvmm bug (the guest gets -EFAULT). Counted, reported. */
+  bug(message: string): void
 }
 
 /** The vCPU a hypercall comes from, and how to read its virtual addresses. */
@@ -163,9 +163,10 @@ export class XenPlatform {
     try {
       return this.#dispatch(exit, ctx)
     } catch (e) {
-      // A bug in tsvmm must not take the VMM down with the guest's hypercall: report it as EFAULT.
-      this.#host.log?.(
-        `hypercall ${exit.input} from vCPU ${ctx.vcpu} failed inside tsvmm: ${String(e)}`,
+      // A bug in tsvmm must not take the VMM down with the guest's hypercall: the guest gets
+      // EFAULT, and the bug is counted, so that the run cannot pass (a fuzz run would not see it).
+      this.#host.bug(
+        `hypercall ${exit.input} (${exit.params[0] ?? 0n}) from vCPU ${ctx.vcpu} threw: ${String(e)}`,
       )
       return ERR(XEN_E.EFAULT)
     }
@@ -312,12 +313,8 @@ export class XenPlatform {
       )
     const gpa = this.#guest(ctx).argGpa(argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
-    const r = this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
-    if (r === 0 && cmd === VCPUOP.register_vcpu_info) {
-      const at = this.#host.events.vcpuInfo(vcpu)
-      if (at !== null) this.#host.vcpuInfoMoved(vcpu, at)
-    }
-    return r
+    // register_vcpu_info reaches KVM through the engine's observer (the kernel offload).
+    return this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
   }
 
   // The runstate and time areas are registered by guest virtual address (a union of handle,

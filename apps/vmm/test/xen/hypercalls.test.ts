@@ -60,6 +60,7 @@ function setup(width: 64 | 32 = 64, vcpus = 2) {
   })
   const calls: string[] = []
   const logs: string[] = []
+  const bugs: string[] = []
   const host: XenPlatformHost = {
     memory,
     vcpus,
@@ -74,11 +75,11 @@ function setup(width: 64 | 32 = 64, vcpus = 2) {
     },
     setCallbackVector: (v) => calls.push(`callback ${v}`),
     setUpcallVector: (vcpu, v) => calls.push(`upcall ${vcpu} ${v}`),
-    vcpuInfoMoved: (vcpu, gpa) => calls.push(`vcpu_info ${vcpu} 0x${gpa.toString(16)}`),
     shutdown: (reason, vcpu) => calls.push(`shutdown ${reason} ${vcpu}`),
     setRunstateArea: (vcpu, gpa) => calls.push(`runstate ${vcpu} 0x${gpa.toString(16)}`) && 0,
     setVcpuTimeArea: (vcpu, gpa) => calls.push(`time ${vcpu} 0x${gpa.toString(16)}`) && 0,
     log: (m) => logs.push(m),
+    bug: (m) => bugs.push(m),
   }
   const platform = new XenPlatform(host)
   const call = (input: number, params: (number | bigint)[], vcpu = 0, cpl = 0) => {
@@ -104,7 +105,20 @@ function setup(width: 64 | 32 = 64, vcpus = 2) {
     }
     return call(12, [7, ARG])
   }
-  return { memory, engine, platform, call, calls, logs, notified, clock, mapShinfo }
+  return {
+    memory,
+    engine,
+    platform,
+    host,
+    call,
+    calls,
+    logs,
+    bugs,
+    notified,
+    clock,
+    mapShinfo,
+    paging,
+  }
 }
 
 describe('hypercall dispatch', () => {
@@ -153,6 +167,21 @@ describe('hypercall dispatch', () => {
     expect(call(12, [99, ARG])).toBe(-XEN_E.ENOSYS)
   })
 
+  it('memory_op: a command with continuation bits (start extent) set is not add_to_physmap', () => {
+    const { call, memory, calls } = setup()
+    memory.writeU16(ARG, 0x7ff0)
+    memory.writeU32(ARG + 4, 0) // shared_info
+    memory.writeU64(ARG + 8, 0n)
+    memory.writeU64(ARG + 16, BigInt(SHINFO >> 12))
+    // The low 6 bits are the op, the rest a continuation's start extent (MEMOP_EXTENT_SHIFT):
+    // a guest passing one gets ENOSYS, as from QEMU, and nothing is mapped.
+    expect(call(12, [7 | (1 << 6), ARG])).toBe(-XEN_E.ENOSYS)
+    expect(call(12, [7 | (0x3ff << 6), ARG])).toBe(-XEN_E.ENOSYS)
+    expect(calls).toEqual([])
+    expect(call(12, [7, ARG])).toBe(0)
+    expect(calls).toEqual([`map 0x${SHINFO.toString(16)}`])
+  })
+
   it('hvm_op: callback vector, per-vCPU upcall vector and their errors', () => {
     const { call, memory, calls } = setup()
     const param = (index: number, value: bigint, op = 0) => {
@@ -191,9 +220,20 @@ describe('hypercall dispatch', () => {
     }
     expect(vec(1, 0xf3)).toBe(0)
     expect(vec(0, 0x05)).toBe(-XEN_E.EINVAL)
+    // Xen's lower bound is 0x10 (hvm_set_evtchn_upcall_vector): both sides of it.
+    expect(vec(0, 0x0f)).toBe(-XEN_E.EINVAL)
+    expect(vec(0, 0x10)).toBe(0)
     expect(vec(9, 0xf3)).toBe(-XEN_E.ENOENT)
     expect(call(34, [99, ARG])).toBe(-XEN_E.ENOSYS)
-    expect(calls).toEqual(['callback 243', 'callback 0', 'upcall 1 243'])
+    expect(param(0, (2n << 56n) | 0x0fn)).toBe(-XEN_E.EINVAL)
+    expect(param(0, (2n << 56n) | 0x10n)).toBe(0)
+    expect(calls).toEqual([
+      'callback 243',
+      'callback 0',
+      'upcall 1 243',
+      'upcall 0 16',
+      'callback 16',
+    ])
   })
 
   it('vcpu_op: runstate and time areas are registered by guest virtual address, translated', () => {
@@ -220,7 +260,7 @@ describe('hypercall dispatch', () => {
   })
 
   it('vcpu_op: is_up, register_vcpu_info once, and the target vCPU check first', () => {
-    const { call, memory, calls, mapShinfo } = setup()
+    const { call, memory, engine, mapShinfo } = setup()
     mapShinfo()
     expect(call(24, [3, 1, 0])).toBe(1)
     expect(call(24, [3, 2, 0])).toBe(-XEN_E.ENOENT)
@@ -228,7 +268,8 @@ describe('hypercall dispatch', () => {
     memory.writeU32(ARG + 8, 0x40) // offset
     expect(call(24, [10, 1, ARG], 1)).toBe(0)
     expect(call(24, [10, 1, ARG], 1)).toBe(-XEN_E.EINVAL)
-    expect(calls).toContain('vcpu_info 1 0x210040')
+    expect(engine.vcpuInfo(1)).toBe(0x210040)
+    expect(engine.vcpuInfoRegistered(1)).toBe(true)
     expect(call(24, [10, 7, ARG])).toBe(-XEN_E.ENOENT)
     expect(call(24, [99, 0, ARG])).toBe(-XEN_E.ENOSYS)
   })
@@ -282,6 +323,12 @@ describe('hypercall dispatch', () => {
     expect(call(29, [3, ARG])).toBe(-XEN_E.EINVAL)
     memory.writeU32(ARG + 64, 3)
     expect(call(29, [3, ARG])).toBe(0)
+    // do_poll's limit is 128 ports: both sides of it, with every port valid.
+    for (let i = 0; i < 129; i++) memory.writeU32(ARG + 64 + 4 * i, 3)
+    memory.writeU32(ARG + 8, 128)
+    expect(call(29, [3, ARG])).toBe(0)
+    memory.writeU32(ARG + 8, 129)
+    expect(call(29, [3, ARG])).toBe(-XEN_E.EINVAL)
     memory.writeU16(ARG, 3)
     memory.writeU32(ARG + 4, 0)
     expect(call(29, [4, ARG])).toBe(-XEN_E.ESRCH)
@@ -304,36 +351,80 @@ describe('hypercall dispatch', () => {
   })
 
   it('never throws nor fails inside, whatever the guest passes', () => {
-    const { platform, logs } = setup()
-    const regs = bootRegisters(64, 0x100000)
-    const paging = { cr0: regs.cr0, cr3: regs.cr3, cr4: regs.cr4, efer: regs.efer }
+    const { platform, memory, bugs, mapShinfo, paging } = setup()
+    // shared_info mapped, so event channel ops get past their first check.
+    expect(mapShinfo()).toBe(0)
+    const PAGE = 4096
+    const XEN_ERRNOS = new Set<number>(Object.values(XEN_E))
+    // Pointers where argument parsing goes deep: into RAM (the argument page, anywhere), just
+    // below a page edge or the end of RAM (a read that crosses it), plus any u64 and small values.
+    const pointer = fc.oneof(
+      fc.constantFrom(BigInt(ARG), BigInt(ARG + 64)),
+      fc.integer({ min: 0, max: RAM - 1 }).map(BigInt),
+      fc
+        .tuple(fc.integer({ min: 1, max: RAM / PAGE }), fc.integer({ min: 1, max: 32 }))
+        .map(([page, back]) => BigInt(page * PAGE - back)),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.integer({ min: 0, max: 40 }).map(BigInt),
+    )
+    const command = fc.oneof(
+      fc.integer({ min: 0, max: 40 }).map(BigInt),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    )
     fc.assert(
       fc.property(
         fc.oneof(
-          fc.constantFrom(12, 15, 17, 24, 29, 32, 34),
+          fc.constantFrom(12, 15, 17, 24, 29, 32, 34).map(BigInt),
           fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
         ),
-        fc.array(
-          fc.oneof(
-            fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
-            fc.integer({ min: 0, max: 40 }).map(BigInt),
-          ),
-          { minLength: 6, maxLength: 6 },
-        ),
+        command,
+        fc.array(pointer, { minLength: 5, maxLength: 5 }),
+        // The argument page: random bytes, with a pointer to its second half and a small count
+        // planted at the front half the time (sched_poll's ports and nr_ports, say).
+        fc.uint8Array({ minLength: 128, maxLength: 128 }),
+        fc.boolean(),
         fc.boolean(),
         fc.integer({ min: 0, max: 3 }),
-        (input, params, longMode, vcpu) => {
+        (input, cmd, pointers, bytes, plant, longMode, vcpu) => {
+          memory.write(ARG, bytes)
+          if (plant) {
+            memory.writeU64(ARG, BigInt(ARG + 64))
+            memory.writeU32(ARG + 8, bytes[0] ?? 0)
+          }
           const r = platform.handle(
-            { input: BigInt(input), params, longMode, cpl: 0 },
+            { input, params: [cmd, ...pointers], longMode, cpl: 0 },
             { vcpu: vcpu % 2, paging },
           )
-          expect(Number.isInteger(r)).toBe(true)
+          // A result the guest can use: a count or a Xen errno, and no exception inside.
+          expect(Number.isSafeInteger(r)).toBe(true)
+          if (r < 0) expect(XEN_ERRNOS.has(-r), `errno ${r}`).toBe(true)
+          expect(bugs).toEqual([])
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     )
-    // handle() turns an exception into -EFAULT and logs it: none may have happened.
-    expect(logs.filter((l) => l.includes('inside tsvmm'))).toEqual([])
+  })
+
+  it('an exception inside a handler is counted as a tsvmm bug, and the guest gets EFAULT', () => {
+    const { host, paging } = setup()
+    const bugs: string[] = []
+    const platform = new XenPlatform({
+      ...host,
+      bug: (m) => bugs.push(m),
+      events: {
+        hypercall: () => {
+          throw new TypeError('a bug')
+        },
+        vcpuOp: () => 0,
+        setTimerOp: () => 0,
+        vcpuInfo: () => null,
+        geometry: { portLimit: 4096 },
+      },
+    })
+    const exit = { input: 32n, params: [4n, BigInt(ARG)], longMode: true, cpl: 0 }
+    expect(platform.handle(exit, { vcpu: 0, paging })).toBe(-XEN_E.EFAULT)
+    expect(bugs).toHaveLength(1)
+    expect(bugs[0]).toMatch(/hypercall 32 \(4\) from vCPU 0 threw: TypeError: a bug/)
   })
 
   it('encodes negative results as KVM wants them in RAX', () => {

@@ -1,6 +1,8 @@
 // node-addon-api entry point. Layouts and ioctl numbers come from uapi.c (compiled as C).
 #include <unistd.h>
 
+#include <cmath>
+
 #include "common.h"
 
 namespace kvmsys {
@@ -33,8 +35,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ioctls", ioctls);
   exports.Set("kickSignal", Napi::Number::New(env, KickSignal()));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sysconf(_SC_PAGESIZE))));
+  // The JS side tells the largest ArrayBuffer (buffer.constants.MAX_LENGTH); only a positive
+  // safe integer is taken. A value above Node's real limit is harmless: ViewSet::Create turns
+  // Node's refusal of a too-large buffer into EFBIG. Returns the limit in force.
   exports.Set("setMaxBufferLength", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                maxBufferLength = ToU64(info.Env(), info[0], "length must be a u64");
+                Napi::Env env = info.Env();
+                if (!info[0].IsNumber()) ThrowType(env, "length must be a positive integer");
+                double d = info[0].As<Napi::Number>().DoubleValue();
+                if (!(d >= 1) || std::floor(d) != d || d > 9007199254740991.0)
+                  ThrowType(env, "length must be a positive integer");
+                maxBufferLength = static_cast<uint64_t>(d);
+                return Napi::Number::New(env, static_cast<double>(maxBufferLength.load()));
               }));
   exports.Set("setErrorFactory", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 if (!info[0].IsFunction()) ThrowType(info.Env(), "factory must be a function");

@@ -30,7 +30,9 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall, const char* detail)
   throw e;
 }
 
-void ThrowType(Napi::Env env, const char* message) { throw Napi::TypeError::New(env, message); }
+// A bad argument reaching the addon is still kvm-sys's one error type: KvmError EINVAL. (The
+// TypeScript layer checks first and names the ioctl; this is the backstop for direct callers.)
+void ThrowType(Napi::Env env, const char* message) { ThrowErrno(env, EINVAL, "addon", message); }
 
 uint64_t ToU64(Napi::Env env, Napi::Value v, const char* what) {
   if (v.IsBigInt()) {
@@ -55,15 +57,24 @@ uint32_t ToU32(Napi::Env env, Napi::Value v, const char* what) {
 
 Bytes ToBytes(Napi::Env env, Napi::Value v, const char* what) {
   Bytes b;
+  // The views' own info calls give the data pointer for any backing store. Going through
+  // ArrayBuffer().Data() instead fails for a SharedArrayBuffer (napi_get_arraybuffer_info takes
+  // only plain ArrayBuffers), and the callers copy the bytes anyway.
   if (v.IsTypedArray()) {
-    Napi::TypedArray t = v.As<Napi::TypedArray>();
-    Napi::ArrayBuffer ab = t.ArrayBuffer();
-    b.data = static_cast<uint8_t*>(ab.Data()) + t.ByteOffset();
-    b.length = t.ByteLength();
+    napi_typedarray_type type;
+    size_t count = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &count, &data, nullptr, nullptr) != napi_ok)
+      ThrowType(env, what);
+    b.data = static_cast<uint8_t*>(data);
+    b.length = v.As<Napi::TypedArray>().ByteLength();
   } else if (v.IsDataView()) {
-    Napi::DataView dv = v.As<Napi::DataView>();
-    b.data = static_cast<uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    b.length = dv.ByteLength();
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr) != napi_ok)
+      ThrowType(env, what);
+    b.data = static_cast<uint8_t*>(data);
+    b.length = length;
   } else if (v.IsArrayBuffer()) {
     Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
     b.data = static_cast<uint8_t*>(ab.Data());
@@ -126,10 +137,23 @@ Napi::ArrayBuffer ViewSet::Create(Napi::Env env, uint32_t key, std::shared_ptr<M
   if (map->length > maxBufferLength.load())
     ThrowErrno(env, EFBIG, "ArrayBuffer", "mapping larger than the largest ArrayBuffer");
   Holder* h = new Holder{map};
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, map->addr, map->length, [](Napi::Env, void*, Holder* holder) { delete holder; }, h);
-  views_.push_back(View{key, Napi::Weak(ab), h});
-  return ab;
+  // The C call, not Napi::ArrayBuffer::New: when Node refuses the buffer it has already run the
+  // finalizer, and node-addon-api would then free its finalizer data a second time (SIGABRT).
+  // Here a refusal only costs the Holder at worst, and becomes a KvmError.
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(
+      env, map->addr, map->length,
+      [](napi_env, void*, void* hint) { delete static_cast<Holder*>(hint); }, h, &ab);
+  if (st != napi_ok) {
+    bool pending = false;
+    napi_value ignored;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+      napi_get_and_clear_last_exception(env, &ignored);
+    ThrowErrno(env, EFBIG, "ArrayBuffer", "Node refused an ArrayBuffer over the mapping");
+  }
+  Napi::ArrayBuffer buffer(env, ab);
+  views_.push_back(View{key, Napi::Weak(buffer), h});
+  return buffer;
 }
 
 void ViewSet::Detach(uint32_t key) {

@@ -81,6 +81,9 @@ Napi::Object InitSystem(Napi::Env env, Napi::Object exports) {
                 Napi::Env env = info.Env();
                 if (!info[0].IsString()) ThrowType(env, "path must be a string");
                 std::string path = info[0].As<Napi::String>();
+                // open(2) would stop at an embedded NUL and open a different file.
+                if (path.empty() || path.find('\0') != std::string::npos)
+                  ThrowErrno(env, EINVAL, "open", "the path is empty or holds a NUL byte");
                 int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
                 if (fd < 0) ThrowErrno(env, errno, "open", path.c_str());
                 try {
