@@ -53,9 +53,7 @@ export function ensureQemu10(note = () => {}) {
   const key = '[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]'
   writeFileSync(
     path.join(apt, 'etc', 'sources.list'),
-    ['bookworm', 'bookworm-updates', 'bookworm-backports']
-      .map((s) => `deb ${key} ${mirror} ${s} main`)
-      .join('\n') + '\n',
+    `${['bookworm', 'bookworm-updates', 'bookworm-backports'].map((s) => `deb ${key} ${mirror} ${s} main`).join('\n')}\n`,
   )
   // Resolve against what this machine has (a copy of its dpkg status): only the rest is fetched.
   copyFileSync('/var/lib/dpkg/status', path.join(apt, 'status'))

@@ -173,7 +173,7 @@ export function buildVm(spec: VmSpec): BuiltVm {
       regs = bootRegisters(image.width, image.entry)
     }
     if (spec.xen !== false) configureXen(vm, spec, delivery)
-    const vcpus = createVcpus(kvm, vm, spec, regs, delivery, linux !== undefined)
+    const vcpus = createVcpus(kvm, vm, spec, regs, linux !== undefined)
     const kvmRunstate = kvm.capabilities().xenHvm.features.RUNSTATE === true
     return { kvm, vm, vcpus, memory, image, delivery, linux: linux !== undefined, kvmRunstate }
   } catch (e) {
@@ -204,7 +204,6 @@ function createVcpus(
   vm: Vm,
   spec: VmSpec,
   regs: BootRegisters & { rsi?: bigint },
-  delivery: ActiveDelivery,
   linux: boolean,
 ): Vcpu[] {
   const n = spec.vcpus
