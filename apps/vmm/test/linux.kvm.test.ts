@@ -3,7 +3,7 @@
 // initramfs of tools/linux-guest. Everything is decided from the serial log's markers; a boot
 // that hangs (no /init report before the bound) is retried, at most 3 times, and every attempt
 // is written to test-results/linux-boots.json so the flake rate is on record.
-import { appendFileSync, mkdirSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error: a JavaScript module without type declarations
@@ -98,6 +98,11 @@ async function boot(delivery: 'kernel' | 'user'): Promise<Boot> {
     )
     // A hang (no complete report) is retried; anything else is the answer.
     if (f.done) return last
+    // Keep what a failed attempt printed, to tell a nested-host hang from a tsvmm bug.
+    writeFileSync(
+      `${RESULTS}linux-${delivery}-attempt${attempt}.log`,
+      `${run.stdout}\n${run.stderr}`,
+    )
     console.warn(
       `linux ${delivery} attempt ${attempt}: no complete /init report (exit ${run.code}): ${run.stderr.trim().split('\n').at(-1)}`,
     )
