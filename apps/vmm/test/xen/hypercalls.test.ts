@@ -75,6 +75,8 @@ function setup(width: 64 | 32 = 64, vcpus = 2) {
     setCallbackVector: (v) => calls.push(`callback ${v}`),
     setUpcallVector: (vcpu, v) => calls.push(`upcall ${vcpu} ${v}`),
     shutdown: (reason, vcpu) => calls.push(`shutdown ${reason} ${vcpu}`),
+    setRunstateArea: (vcpu, gpa) => calls.push(`runstate ${vcpu} 0x${gpa.toString(16)}`) && 0,
+    setVcpuTimeArea: (vcpu, gpa) => calls.push(`time ${vcpu} 0x${gpa.toString(16)}`) && 0,
     log: (m) => logs.push(m),
     bug: (m) => bugs.push(m),
   }
@@ -189,12 +191,27 @@ describe('hypercall dispatch', () => {
     }
     expect(param(0, (2n << 56n) | 0xf3n)).toBe(0)
     expect(param(0, (2n << 56n) | 0x05n)).toBe(-XenErrno.EINVAL)
-    expect(param(0, (1n << 56n) | 0x33n)).toBe(-XenErrno.EINVAL)
+    expect(param(0, (5n << 56n) | 0x33n)).toBe(-XenErrno.EINVAL)
     memory.writeU64(ARG + 8, 0n)
     expect(param(0, 0n, 1)).toBe(0)
     expect(memory.readU64(ARG + 8)).toBe((2n << 56n) | 0xf3n)
+    // GSI and PCI INTx are stored (Linux's xen_set_upcall_vector sets GSI 1), never delivered.
+    expect(param(0, 1n)).toBe(0)
+    expect(param(0, 0n, 1)).toBe(0)
+    expect(memory.readU64(ARG + 8)).toBe(1n)
+    expect(param(0, (1n << 56n) | (3n << 11n) | 1n)).toBe(0)
+    expect(param(0, (1n << 56n) | (1n << 16n))).toBe(-XenErrno.EINVAL) // bus 1 does not exist
+    expect(param(0, 48n)).toBe(-XenErrno.EINVAL) // no such GSI
     expect(param(0, 0n)).toBe(0)
-    expect(param(5, 1n)).toBe(-XenErrno.ENOSYS)
+    // Unset parameters read 0; the guest sets only CALLBACK_IRQ; beyond HVM_NR_PARAMS: -EINVAL.
+    memory.writeU64(ARG + 8, 0xdeadn)
+    expect(param(1, 0n, 1)).toBe(0) // HVM_PARAM_STORE_PFN
+    expect(memory.readU64(ARG + 8)).toBe(0n)
+    expect(param(18, 0n, 1)).toBe(0) // HVM_PARAM_CONSOLE_EVTCHN
+    expect(param(5, 1n)).toBe(-XenErrno.EPERM)
+    expect(param(39, 0n, 1)).toBe(-XenErrno.EINVAL)
+    // HVMOP_pagetable_dying: harmless -ENOSYS
+    expect(call(34, [9, ARG])).toBe(-XenErrno.ENOSYS)
     const vec = (vcpu: number, vector: number) => {
       memory.writeU32(ARG, vcpu)
       memory.writeU8(ARG + 4, vector)
@@ -216,6 +233,29 @@ describe('hypercall dispatch', () => {
       'upcall 0 16',
       'callback 16',
     ])
+  })
+
+  it('vcpu_op: runstate and time areas are registered by guest virtual address, translated', () => {
+    const { call, memory, calls } = setup()
+    memory.writeU64(ARG, 0x250000n) // identity-mapped: the GPA is the GVA
+    expect(call(24, [5, 1, ARG])).toBe(0) // VCPUOP_register_runstate_memory_area
+    expect(call(24, [13, 0, ARG])).toBe(0) // VCPUOP_register_vcpu_time_memory_area
+    expect(calls).toEqual(['runstate 1 0x250000', 'time 0 0x250000'])
+    memory.writeU64(ARG, BigInt(RAM - 16)) // the 48-byte area runs past RAM
+    expect(call(24, [5, 0, ARG])).toBe(-XenErrno.EFAULT)
+    expect(call(24, [5, 0, 0xffff_fff0])).toBe(-XenErrno.EFAULT)
+    expect(call(24, [5, 2, ARG])).toBe(-XenErrno.ENOENT)
+    // The timer stops Linux issues at boot succeed for a valid vCPU (a failure is a BUG()).
+    expect(call(24, [7, 0, 0])).toBe(0) // stop_periodic_timer
+    expect(call(24, [9, 0, 0])).toBe(0) // stop_singleshot_timer
+  })
+
+  it('harmless -ENOSYS for FIFO init_control, vm_assist, console_io and grant tables', () => {
+    const { call } = setup()
+    expect(call(32, [11, ARG])).toBe(-XenErrno.ENOSYS) // EVTCHNOP_init_control
+    expect(call(21, [0, 0])).toBe(-XenErrno.ENOSYS) // vm_assist
+    expect(call(18, [0, 0, ARG])).toBe(-XenErrno.ENOSYS) // console_io
+    expect(call(20, [0, ARG, 1])).toBe(-XenErrno.ENOSYS) // grant_table_op
   })
 
   it('vcpu_op: is_up, register_vcpu_info once, and the target vCPU check first', () => {
