@@ -17,7 +17,9 @@ import { ensureQemu10 } from './qemu10.mjs'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..', '..')
 const TSVMM = path.join(root, 'apps', 'vmm', 'dist', 'main.js')
-const BOOT_TIMEOUT_MS = 420_000
+// A hang is the serial line going quiet; a slow boot (other emulated hosts on the same cores) is not.
+const BOOT_TIMEOUT_MS = 900_000
+const HANG_QUIET_MS = 180_000
 const ATTEMPTS = 3
 /** Facts QEMU has and tsvmm does not, until the PV-device issue (QEMU adds xen-platform-pci). */
 const EXPECTED_QEMU_ONLY = [
@@ -51,7 +53,12 @@ function boot(cmd, args, env = process.env) {
     /** @type {number | undefined} */
     let toInit
     const timer = setTimeout(() => child.kill('SIGKILL'), BOOT_TIMEOUT_MS)
+    let last = Date.now()
+    const quiet = setInterval(() => {
+      if (Date.now() - last > HANG_QUIET_MS) child.kill('SIGKILL')
+    }, 5000)
     child.stdout.on('data', (d) => {
+      last = Date.now()
       log += d.toString()
       if (toInit === undefined && log.includes('TSVMM-INIT '))
         toInit = (Date.now() - started) / 1000
@@ -61,6 +68,7 @@ function boot(cmd, args, env = process.env) {
     })
     child.on('close', (code) => {
       clearTimeout(timer)
+      clearInterval(quiet)
       resolve({ code, log, stderr, toInit, seconds: (Date.now() - started) / 1000 })
     })
   })

@@ -123,7 +123,7 @@ async function boot(delivery: 'kernel' | 'user'): Promise<Boot> {
   return last as Boot
 }
 
-describe.each(['kernel', 'user'] as const)('Linux as a Xen HVM guest, %s delivery', (delivery) => {
+describe.each(['user', 'kernel'] as const)('Linux as a Xen HVM guest, %s delivery', (delivery) => {
   let b: Boot
   beforeAll(
     async () => {
