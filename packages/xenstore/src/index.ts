@@ -33,9 +33,7 @@ export {
   type XsSavedWatch,
 } from './snapshot.js'
 export { Xenstore, type XenstoreOptions, type XsDirectory } from './store.js'
-export { committedChanges, TransactionTable, type XsTransaction } from './transactions.js'
-export type { XsNode } from './tree.js'
-export { type WatchSink, WatchTable, type XsChange, type XsWatch } from './watches.js'
+export type { WatchSink } from './watches.js'
 export {
   decodeHeader,
   encodeMessage,

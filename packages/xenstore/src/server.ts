@@ -197,7 +197,7 @@ export class XenstoreServer {
     }
   }
 
-  /** Puts back connection state taken by `connectionState()` (already validated). */
+  /** Puts back connection state taken by `connectionState()` (already validated). @internal */
   restoreConnectionState(s: XenstoreConnectionState): void {
     this.request.set(s.request)
     this.requestLength = s.request.length

@@ -135,6 +135,8 @@ function saveTree(root: XsNode, shared?: XsNode): XsNodeRecord[] {
 
 /** Saves a store. */
 export function snapshotStore(store: Xenstore): XenstoreSnapshot {
+  if (!(store instanceof Xenstore))
+    throw new XenstoreError('EINVAL', 'snapshot', 'store must be a Xenstore')
   return {
     version: 1,
     generation: store.generation,
@@ -249,6 +251,7 @@ export function restoreStore(
   sinkFor: (domid: number) => WatchSink | undefined,
   options: XenstoreOptions = {},
 ): Xenstore {
+  if (typeof sinkFor !== 'function') bad('sinkFor must be a function')
   if (!isObj(snap) || snap.version !== 1) bad('not a version 1 xenstore snapshot')
   if (!isU32(snap.generation) || !isU32(snap.lastTxId)) bad('bad generation or lastTxId')
   const store = new Xenstore(options)
