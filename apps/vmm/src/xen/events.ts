@@ -119,7 +119,11 @@ export class XenEvents {
     const vector = this.#upcallVector[vcpu] ?? 0
     if (vector !== 0) {
       // An MSI to the vCPU's APIC ID: fixed delivery, edge.
-      this.#vm.signalMsi({ addressLo: 0xfee00000 | (this.#vcpus.apicId(vcpu) << 12), data: vector })
+      this.#vm.signalMsi({
+        // >>> 0: `|` yields a signed int32 and 0xfee00000 has bit 31 set.
+        addressLo: (0xfee00000 | (this.#vcpus.apicId(vcpu) << 12)) >>> 0,
+        data: vector,
+      })
       this.injected[vcpu] = (this.injected[vcpu] ?? 0) + 1
     } else if (this.#callbackVector !== 0) {
       // KVM injects the VM-wide vector while upcall_pending is set, on the next entry.
