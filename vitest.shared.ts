@@ -13,6 +13,8 @@ export function unitConfig() {
       testTimeout: 60_000,
       reporters: ['default', 'json'],
       outputFile: { json: 'test-results/unit.json' },
+      // Hooks too: a first fetch of Xen's headers (tools/xen-headers.mjs) runs apt-get.
+      hookTimeout: 120_000,
     },
   })
 }

@@ -56,7 +56,8 @@ if (tier === 'unit') {
   reports = workspaceDirs().map((d) => join(d, 'test-results', 'unit.json'))
   for (const r of reports) rmSync(r, { force: true })
   console.log('test: building every package, then the unit tests of each (turbo)')
-  status = await run('pnpm', [...TURBO, 'test', ...process.argv.slice(3)])
+  // --continue: one package's failure must not hide the other packages' results.
+  status = await run('pnpm', [...TURBO, 'test', '--continue', ...process.argv.slice(3)])
 } else if (tier === 'kvm') {
   reports = [join(root, 'test-results', 'kvm.json')]
   rmSync(reports[0], { force: true })

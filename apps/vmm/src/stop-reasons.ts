@@ -89,6 +89,35 @@ export function vcpuStopStop(vcpu: number, s: VcpuStop): StopDecision | undefine
 }
 
 /**
+ * What a platform event stops a Linux guest with: ACPI S5 is a power-off (exit 0); a reset (the
+ * i8042 line the FADT reset register points at, or a triple fault) is a stop with exit 0 under
+ * --no-reboot, else exit 1, since tsvmm does not restart guests.
+ */
+export function platformStop(
+  event: 'poweroff' | 'reset',
+  vcpu: number,
+  noReboot: boolean,
+): StopDecision {
+  if (event === 'poweroff')
+    return {
+      reason: 'poweroff',
+      message: `the guest powered off (ACPI S5, vCPU ${vcpu})`,
+      exitCode: EXIT.OK,
+    }
+  return noReboot
+    ? {
+        reason: 'reboot',
+        message: `the guest rebooted (vCPU ${vcpu}): stopped (--no-reboot)`,
+        exitCode: EXIT.OK,
+      }
+    : {
+        reason: 'reboot',
+        message: `the guest rebooted (vCPU ${vcpu}); tsvmm does not restart guests (--no-reboot makes this a stop)`,
+        exitCode: EXIT.GUEST_FAILED,
+      }
+}
+
+/**
  * A run's exit code and message from how it stopped and what it counted. A power-off is a pass
  * only with no failed check (else 1: the guest said something is wrong). An exception inside a
  * tsvmm hypercall handler is a tsvmm bug whatever the guest made of its -EFAULT: the run ends

@@ -63,8 +63,9 @@ export interface KvmEvtchnOptions {
   /** Deliver in the kernel (default: when the flags allow it). true where they do not: EINVAL. */
   kernel?: boolean
   /**
-   * With delivery in userspace, still give KVM the guest width and each vcpu_info so that it
-   * keeps the guest's pvclock current (default false).
+   * With delivery in userspace, still give KVM the guest width, each vcpu_info and the VM-wide
+   * upcall vector, so that it keeps the guest's pvclock current and injects the callback vector
+   * while upcall_pending is set (default false).
    */
   pvclock?: boolean
   /** Kernel errors while keeping the kernel in step (the engine keeps serving). */
@@ -170,7 +171,8 @@ export class KvmEvtchn {
    */
   setUpcallVector(vector: number): void {
     checkVector(vector)
-    if (this.inKernel) this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
+    // With `pvclock` too: KVM then injects it on entry while vcpu_info's upcall_pending is set.
+    if (this.#tellsKvm) this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
   }
 
   /** A vCPU's own upcall vector (HVMOP_set_evtchn_upcall_vector), edge-triggered. */

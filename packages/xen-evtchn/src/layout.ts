@@ -228,6 +228,8 @@ export const HYPERVISOR = {
 /** `VCPUOP_*` commands of HYPERVISOR_vcpu_op (vcpu.h): the engine serves the timers and vcpu_info. */
 export const VCPUOP = {
   /** Whether the vCPU is up (the VMM answers it). */ is_up: 3,
+  /** Place the vCPU's struct vcpu_runstate_info in guest memory (the VMM keeps or hands it to KVM). */
+  register_runstate_memory_area: 5,
   /** Arm the vCPU's periodic timer (struct vcpu_set_periodic_timer). */ set_periodic_timer: 6,
   /** Stop the vCPU's periodic timer. */ stop_periodic_timer: 7,
   /** Arm the vCPU's single-shot timer (struct vcpu_set_singleshot_timer). */
@@ -235,6 +237,8 @@ export const VCPUOP = {
   /** Stop the vCPU's single-shot timer. */ stop_singleshot_timer: 9,
   /** Place the vCPU's vcpu_info in guest memory (struct vcpu_register_vcpu_info). */
   register_vcpu_info: 10,
+  /** Place a second struct vcpu_time_info in guest memory (the VMM keeps or hands it to KVM). */
+  register_vcpu_time_memory_area: 13,
 } as const
 
 /** VCPUOP argument layouts. set_singleshot_timer is 16 bytes for 64-bit guests, 12 for 32-bit. */

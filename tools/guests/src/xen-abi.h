@@ -38,22 +38,59 @@ DEFINE_XEN_GUEST_HANDLE(evtchn_port_t);
 #define DOMID_SELF 0x7FF0U
 #define XEN_LEGACY_MAX_VCPUS 32
 
-/* ---- Xen's errno values (errno.h), which hypercalls return negated. */
+/* ---- Xen's errno values (errno.h), which hypercalls return negated: Xen's whole table (its
+ * numbers are Linux's, but this header must not depend on the C library's errno.h); EINTR and
+ * ERESTART are Xen-internal, never returned to a guest. */
 enum xen_errno_value {
 	EPERM = 1,
 	ENOENT = 2,
 	ESRCH = 3,
+	EIO = 5,
+	ENXIO = 6,
+	E2BIG = 7,
+	ENOEXEC = 8,
+	EBADF = 9,
+	ECHILD = 10,
 	EAGAIN = 11,
+	EWOULDBLOCK = 11,
+	ENOMEM = 12,
+	EACCES = 13,
 	EFAULT = 14,
 	EBUSY = 16,
 	EEXIST = 17,
+	EXDEV = 18,
+	ENODEV = 19,
+	ENOTDIR = 20,
+	EISDIR = 21,
 	EINVAL = 22,
+	ENFILE = 23,
+	EMFILE = 24,
 	ENOSPC = 28,
+	EROFS = 30,
+	EMLINK = 31,
+	EDOM = 33,
+	ERANGE = 34,
+	EDEADLK = 35,
+	EDEADLOCK = 35,
+	ENAMETOOLONG = 36,
+	ENOLCK = 37,
 	ENOSYS = 38,
+	ENOTEMPTY = 39,
 	ENODATA = 61,
 	ETIME = 62,
+	EBADMSG = 74,
+	EOVERFLOW = 75,
+	EILSEQ = 84,
+	ENOTSOCK = 88,
+	EMSGSIZE = 90,
 	EOPNOTSUPP = 95,
+	EADDRINUSE = 98,
+	EADDRNOTAVAIL = 99,
 	ENOBUFS = 105,
+	EISCONN = 106,
+	ENOTCONN = 107,
+	ETIMEDOUT = 110,
+	ECONNREFUSED = 111,
 };
 
 /* ---- Shared info page (xen.h, arch-x86/xen.h, arch-x86/xen-x86_{32,64}.h). */

@@ -49,6 +49,14 @@ export function runOutput(
       } else if (options.console === 'stderr') streams.stderr(text)
       else if (file !== undefined) file.write(text)
     },
+    serial(line) {
+      const text = `${line}\n`
+      if (options.console === 'stdout') {
+        if (options.json) streams.stdout(`${JSON.stringify({ type: 'serial', line })}\n`)
+        else streams.stdout(text)
+      } else if (options.console === 'stderr') streams.stderr(text)
+      else if (file !== undefined) file.write(text)
+    },
     result(r) {
       if (options.json) streams.stdout(`${JSON.stringify({ type: 'result', ...r })}\n`)
       else streams.stdout(`${formatResult(r)}\n`)

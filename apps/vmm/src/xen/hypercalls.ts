@@ -7,7 +7,6 @@
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import {
   DOMID_SELF,
-  HVM_PARAM,
   HVMOP,
   HYPERVISOR,
   SCHEDOP,
@@ -19,8 +18,11 @@ import {
 } from '@tsvmm/xen-evtchn'
 import type { PagingState } from '../boot/paging.js'
 import { GuestCopy } from './guest-copy.js'
+import { type CallbackVia, HvmParams } from './hvm-params.js'
 import { xenVersionOp } from './version.js'
 
+/** Sizes of struct vcpu_runstate_info and struct vcpu_time_info (vcpu.h). */
+const [RUNSTATE_INFO_SIZE, VCPU_TIME_INFO_SIZE] = [48, 32]
 /** Xen refuses to poll more than this many ports at once (do_poll). */
 const MAX_POLL_PORTS = 128
 /** The largest EVTCHNOP argument (evtchn_status). */
@@ -67,6 +69,10 @@ export interface XenPlatformHost {
   mapSharedInfo(gpa: number): number
   /** HVM_PARAM_CALLBACK_IRQ of the vector type; 0 turns the callback off. */
   setCallbackVector(vector: number): void
+  /** VCPUOP_register_runstate_memory_area, translated: 0 or a negative errno. */
+  setRunstateArea(vcpu: number, gpa: number): number
+  /** VCPUOP_register_vcpu_time_memory_area, translated: 0 or a negative errno. */
+  setVcpuTimeArea(vcpu: number, gpa: number): number
   /** HVMOP_set_evtchn_upcall_vector for `vcpu` (vector 0x10-0xff). */
   setUpcallVector(vcpu: number, vector: number): void
   /** The guest asked to stop the domain (SCHEDOP_shutdown). */
@@ -91,7 +97,7 @@ const ERR = (e: number) => -e
  */
 export class XenPlatform {
   readonly #host: XenPlatformHost
-  #callbackIrq = 0n
+  readonly #params = new HvmParams()
   readonly #shutdownCode: number[] = []
 
   constructor(host: XenPlatformHost) {
@@ -100,7 +106,7 @@ export class XenPlatform {
 
   /** HVM_PARAM_CALLBACK_IRQ as the guest last set it. */
   get callbackIrq(): bigint {
-    return this.#callbackIrq
+    return this.#params.get(0) as bigint
   }
 
   /** The calling vCPU's view of guest memory (copy_from_guest, copy_to_guest). */
@@ -211,13 +217,18 @@ export class XenPlatform {
         const a = this.#guest(ctx).read(argVa, 16)
         if (a === null) return ERR(XenErrno.EFAULT)
         if (!this.#isSelf(a.getUint16(0, true))) return ERR(XenErrno.ESRCH)
-        if (a.getUint32(4, true) !== HVM_PARAM.CALLBACK_IRQ) return ERR(XenErrno.ENOSYS)
+        const index = a.getUint32(4, true)
         if (op === HVMOP.get_param) {
+          const value = this.#params.get(index)
+          if (typeof value === 'number') return value
           const out = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + 16))
-          new DataView(out.buffer).setBigUint64(8, this.#callbackIrq, true)
+          new DataView(out.buffer).setBigUint64(8, value, true)
           return this.#guest(ctx).write(argVa, out) ? 0 : ERR(XenErrno.EFAULT)
         }
-        return this.#setCallbackIrq(a.getBigUint64(8, true))
+        const via = this.#params.set(index, a.getBigUint64(8, true))
+        if (typeof via === 'number') return via
+        this.#applyCallback(via)
+        return 0
       }
       case HVMOP.set_evtchn_upcall_vector: {
         // struct xen_hvm_evtchn_upcall_vector: vcpu u32, vector u8 (8 bytes)
@@ -235,20 +246,12 @@ export class XenPlatform {
     }
   }
 
-  // hvm_set_callback_via: only the vector type is emulated; 0 turns delivery off.
-  #setCallbackIrq(value: bigint): number {
-    const type = value >> 56n
-    if (value === 0n) {
-      this.#callbackIrq = 0n
-      this.#host.setCallbackVector(0)
-      return 0
-    }
-    if (type !== BigInt(HVM_PARAM.CALLBACK_TYPE_VECTOR)) return ERR(XenErrno.EINVAL)
-    const vector = Number(value & 0xffn)
-    if (vector < 0x10) return ERR(XenErrno.EINVAL)
-    this.#callbackIrq = value
-    this.#host.setCallbackVector(vector)
-    return 0
+  // hvm_set_callback_via: the vector type is delivered, 0 turns it off; a GSI or PCI INTx is
+  // stored only (hvm-params.ts says why) and leaves the vector delivery as it was.
+  #applyCallback(via: CallbackVia): void {
+    if (via.type === 'vector') this.#host.setCallbackVector(via.vector)
+    else if (via.type === 'off') this.#host.setCallbackVector(0)
+    else this.#host.log?.(`HVM_PARAM_CALLBACK_IRQ ${via.type}: stored, not delivered through`)
   }
 
   // do_vcpu_op (xen/common/domain.c): the target vCPU must exist first.
@@ -256,10 +259,35 @@ export class XenPlatform {
     if (vcpuId >= BigInt(this.#host.vcpus)) return ERR(XenErrno.ENOENT)
     const vcpu = Number(vcpuId)
     if (cmd === VCPUOP.is_up) return 1
+    if (cmd === VCPUOP.register_runstate_memory_area)
+      return this.#guestArea(ctx, argVa, RUNSTATE_INFO_SIZE, (gpa) =>
+        this.#host.setRunstateArea(vcpu, gpa),
+      )
+    if (cmd === VCPUOP.register_vcpu_time_memory_area)
+      return this.#guestArea(ctx, argVa, VCPU_TIME_INFO_SIZE, (gpa) =>
+        this.#host.setVcpuTimeArea(vcpu, gpa),
+      )
     const gpa = this.#guest(ctx).argGpa(argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
     // register_vcpu_info reaches KVM through the engine's observer (the kernel offload).
     return this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
+  }
+
+  // The runstate and time areas are registered by guest virtual address (a union of handle,
+  // pointer and u64); Xen keeps the virtual address, KVM wants a physical one, so it is
+  // translated now, as QEMU's xen-emu.c does (vcpuop_register_runstate_info).
+  #guestArea(
+    ctx: HypercallContext,
+    argVa: bigint,
+    size: number,
+    register: (gpa: number) => number,
+  ): number {
+    const guest = this.#guest(ctx)
+    const a = guest.read(argVa, 8)
+    if (a === null) return ERR(XenErrno.EFAULT)
+    const gpa = guest.argGpa(a.getBigUint64(0, true), size)
+    if (gpa === null || !this.#host.memory.contains(gpa, size)) return ERR(XenErrno.EFAULT)
+    return register(gpa)
   }
 
   // do_sched_op (xen/common/sched/core.c)
