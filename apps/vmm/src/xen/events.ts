@@ -101,14 +101,10 @@ export class XenEvents {
       vcpus: this.#vcpus,
       kernel: this.#mode === 'kernel',
       pvclock: this.#xen,
-      ...(this.#options.irqchip === 'kernel' && {
-        routing: new RoutingTable(
-          {
-            setGsiRouting: (t) => this.#vm.setGsiRouting(t),
-            irqfd: (r) => this.#vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
-          },
-          { irqchip: 'kernel' },
-        ),
+      // The VM's routing table, shaped by its irqchip: a split one starts empty (KVM refuses
+      // irqchip routes without the in-kernel PIC and IOAPIC), a full one keeps their legacy routes.
+      ...(this.#mode === 'kernel' && {
+        routing: new RoutingTable(this.#vm, { irqchip: this.#options.irqchip ?? 'split' }),
       }),
       onError: (e) => this.errors.push(`kernel event channels: ${String(e)}`),
     })
