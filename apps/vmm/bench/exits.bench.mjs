@@ -4,7 +4,9 @@
 // worker thread); tools/bench/vmm/exits.c runs the same image with a plain KVM_RUN loop. Both run
 // in the same KVM host, alternately, several rounds; the medians are compared.
 // The guest uses no Xen, so any /dev/kvm does: tsvmm sets Xen HVM up when KVM offers it and runs
-// without it otherwise. Where /dev/kvm does not open, the benchmark starts itself inside
+// without it otherwise. Where /dev/kvm does not open, the target (on a local /dev/kvm) cannot be
+// measured: the bench writes a "not measured" row and stops, unless TSVMM_BENCH_EMULATED=1
+// (`pnpm bench --emulated`) asks for the emulated run: then it starts itself inside
 // tools/kvm-host (an emulated host, where every cycle of userspace costs far more: the ratio there
 // is lower than on hardware). Exits non-zero only on error (gcc fails, a run fails), never for
 // missing the target of 80% of C.
@@ -16,7 +18,11 @@ import { fileURLToPath } from 'node:url'
 const ROUNDS = 3
 const WARMUP_MS = 1000
 const MEASURE_MS = 4000
-const TARGET = 0.8
+const TARGET = 0.9
+const BENCHMARK = 'vmm exits handled by tsvmm (no Xen), local /dev/kvm'
+const EMULATED = 'vmm exits handled by tsvmm, inside the emulated KVM host (QEMU TCG)'
+/** The inner run (in the KVM host) prints its row on a line of its own, for the outer run. */
+const ROW_MARK = 'bench-row: '
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..', '..', '..')
@@ -47,6 +53,15 @@ if (!process.argv.includes('--inside')) {
   )
 }
 if (!process.argv.includes('--inside') && !kvmOpens()) {
+  const { notMeasured, writeRows } = await import('../../../tools/bench/rows.mjs')
+  if (process.env.TSVMM_BENCH_EMULATED !== '1') {
+    const reason = 'no /dev/kvm on this machine (pnpm bench --emulated runs it in tools/kvm-host)'
+    writeRows('vmm-exits', [
+      notMeasured(BENCHMARK, reason, { unit: 'exits/s', target: `>= ${TARGET}x` }),
+    ])
+    console.log(`vmm exits: not measured: ${reason}`)
+    process.exit(0)
+  }
   const r = spawnSync(
     process.execPath,
     [
@@ -56,8 +71,19 @@ if (!process.argv.includes('--inside') && !kvmOpens()) {
       fileURLToPath(import.meta.url),
       '--inside',
     ],
-    { stdio: 'inherit' },
+    { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8' },
   )
+  const rows = []
+  for (const line of (r.stdout ?? '').split('\n')) {
+    if (line.startsWith(ROW_MARK)) rows.push(JSON.parse(line.slice(ROW_MARK.length)))
+    else if (line) console.log(line)
+  }
+  // the host is emulated: the numbers are for information, the target is for real hardware
+  if (rows.length > 0)
+    writeRows(
+      'vmm-exits',
+      rows.map((row) => ({ ...row, benchmark: EMULATED, met: null })),
+    )
   process.exit(r.status ?? 1)
 }
 
@@ -112,3 +138,19 @@ console.log(
   `vmm exits${xen ? '' : ' (KVM without Xen: tsvmm ran without Xen HVM set-up)'}: tsvmm ${Math.round(mts)}/s, C ${Math.round(mc)}/s, ratio ${ratio.toFixed(2)} ` +
     `(target >= ${TARGET}: ${ratio >= TARGET ? 'met' : 'NOT met'})`,
 )
+const row = {
+  benchmark: BENCHMARK,
+  unit: 'exits/s',
+  tsvmm: mts,
+  baseline: mc,
+  baselineName: 'C KVM_RUN loop (tools/bench/vmm/exits.c)',
+  ratio,
+  target: `>= ${TARGET}x`,
+  met: ratio >= TARGET,
+}
+if (process.argv.includes('--inside')) {
+  console.log(`${ROW_MARK}${JSON.stringify(row)}`)
+} else {
+  const { writeRows } = await import('../../../tools/bench/rows.mjs')
+  writeRows('vmm-exits', [row])
+}

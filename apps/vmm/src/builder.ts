@@ -1,15 +1,31 @@
 // Builds a tsvmm VM, ready to run but with no thread started: opens /dev/kvm, picks the delivery
-// mode, creates the VM with the split irqchip (local APICs in the kernel, no PIC or IOAPIC), maps
-// guest RAM, loads the image and its boot structures, configures Xen HVM and creates the vCPUs
-// in their boot state (as Firecracker's builder.rs does before any vCPU thread exists, so every
-// vCPU ioctl here runs on the caller's thread safely).
+// mode, creates the VM, maps guest RAM, loads the image and its boot structures, configures Xen
+// HVM and creates the vCPUs in their boot state (as Firecracker's builder.rs does before any vCPU
+// thread exists, so every vCPU ioctl here runs on the caller's thread safely).
+// An ELF test guest gets the split irqchip (local APICs in the kernel, no PIC or IOAPIC) and every
+// vCPU started at its entry. A Linux bzImage gets a PC: the full in-kernel irqchip (PIC, IOAPIC,
+// local APICs) and PIT, as KVM's own Xen selftests use (tools/testing/selftests/kvm/x86_64/
+// xen_shinfo_test.c creates the in-kernel irqchip), so Linux's legacy timer check, its PIC masking
+// and the UART's ISA IRQ need no userspace interrupt controller; the qemu64-like CPU model; and
+// only the bootstrap vCPU started: the others wait in KVM for the guest's INIT/SIPI.
+
+import { readFileSync } from 'node:fs'
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { abi, isKvmError, Kvm, type Vcpu, type Vm } from '@tsvmm/kvm-sys'
 import { type EvtchnClock, monotonicClock } from '@tsvmm/xen-evtchn'
-import { BOOT_AREA_END, bootRegisters, writeBootStructures } from './boot/boot.js'
+import {
+  BOOT_AREA_END,
+  type BootRegisters,
+  bootRegisters,
+  writeBootStructures,
+} from './boot/boot.js'
+import { looksLikeBzImage } from './boot/bzimage.js'
+import { ramRanges } from './boot/e820.js'
 import { checkImageFits, type GuestImage, loadElfFile } from './boot/elf.js'
+import { loadLinux } from './boot/linux.js'
 import type { RunConfig } from './cli/config.js'
 import { VmmError } from './errors.js'
+import { baselineCpuid } from './vcpu/cpu-model.js'
 import { capsReport, chooseDelivery } from './xen/caps.js'
 import { kvmClock } from './xen/clock.js'
 import { vcpuCpuid, XEN_HYPERCALL_MSR } from './xen/cpuid.js'
@@ -20,7 +36,8 @@ export const GUEST_DOMID = 1
 
 /** What a VM is built from. */
 export interface VmSpec
-  extends Pick<RunConfig, 'image' | 'memoryMiB' | 'vcpus' | 'delivery' | 'xenVersion'> {
+  extends Pick<RunConfig, 'image' | 'memoryMiB' | 'vcpus' | 'delivery' | 'xenVersion'>,
+    Partial<Pick<RunConfig, 'initrd' | 'cmdline'>> {
   /**
    * false: no Xen HVM set-up at all (no hypercall interception, Xen attributes or kernel
    * delivery), for guests that never use Xen, e.g. the bench guest on a KVM without Xen support.
@@ -37,6 +54,41 @@ export interface BuiltVm {
   readonly memory: GuestMemory
   readonly image: GuestImage
   readonly delivery: ActiveDelivery
+  /** A Linux guest on the PC platform (in-kernel irqchip and PIT, devices on ports). */
+  readonly linux: boolean
+  /** KVM keeps Xen runstate areas (KVM_XEN_HVM_CONFIG_RUNSTATE). */
+  readonly kvmRunstate: boolean
+}
+
+/** The time-stamp counter MSR. */
+const IA32_TSC = 0x10
+/** Where KVM puts the VMX real-mode TSS (3 pages below the BIOS area, as QEMU and Firecracker). */
+const TSS_ADDR = 0xfffbd000
+
+/** The first bytes of a file, for telling an ELF from a bzImage. */
+function readHead(path: string): Uint8Array {
+  try {
+    return readFileSync(path).subarray(0, 0x300)
+  } catch {
+    return new Uint8Array(0) // loadElfFile reports the unreadable file
+  }
+}
+
+function readInput(what: string, path: string): Uint8Array {
+  try {
+    return readFileSync(path)
+  } catch (e) {
+    throw new VmmError(
+      'usage',
+      `cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'EIO'}`,
+    )
+  }
+}
+
+/** A bzImage's parts as the builder needs them: the loaded guest and the BSP's registers. */
+interface LinuxImage {
+  kernel: Uint8Array
+  initrd?: Uint8Array
 }
 
 /** A KVM failure while setting up, as a VmmError. */
@@ -67,9 +119,21 @@ export function openKvm(): Kvm {
 
 /** Builds the VM `spec` describes; throws a VmmError (and leaks nothing) when it cannot. */
 export function buildVm(spec: VmSpec): BuiltVm {
-  const image = loadElfFile(spec.image)
   const ramBytes = spec.memoryMiB * 1048576
-  checkImageFits(image, spec.image, ramBytes, BOOT_AREA_END)
+  let linux: LinuxImage | undefined
+  let image: GuestImage
+  if (looksLikeBzImage(readHead(spec.image))) {
+    linux = {
+      kernel: readInput('kernel', spec.image),
+      ...(spec.initrd !== undefined && { initrd: readInput('initrd', spec.initrd) }),
+    }
+    image = { width: 64, entry: 0, segments: [], end: 0 }
+  } else {
+    if (spec.initrd !== undefined)
+      throw new VmmError('usage', `--initrd needs a Linux bzImage; ${spec.image} is not one`)
+    image = loadElfFile(spec.image)
+    checkImageFits(image, spec.image, ramBytes, BOOT_AREA_END)
+  }
   const kvm = openKvm()
   let delivery: ActiveDelivery
   let vm: Vm
@@ -82,14 +146,36 @@ export function buildVm(spec: VmSpec): BuiltVm {
     throw e instanceof VmmError ? e : kvmFailure('KVM_CREATE_VM', e)
   }
   try {
-    vm.enableSplitIrqchip(24)
-    const region = vm.addMemoryRegion({ slot: 0, guestPhysAddr: 0, size: ramBytes })
-    const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(region.buffer) }])
-    writeBootStructures(memory, image.width)
-    for (const s of image.segments) memory.write(s.gpa, s.data)
+    let regs: BootRegisters & { rsi?: bigint }
+    let memory: GuestMemory
+    if (linux !== undefined) {
+      vm.createIrqchip()
+      vm.createPit2(abi.KVM_PIT_SPEAKER_DUMMY)
+      vm.setTssAddr(TSS_ADDR)
+      memory = new GuestMemory(
+        ramRanges(ramBytes).map((r, slot) => {
+          const region = vm.addMemoryRegion({ slot, guestPhysAddr: r.gpa, size: r.size })
+          return { gpa: r.gpa, bytes: new Uint8Array(region.buffer) }
+        }),
+      )
+      regs = loadLinux(memory, {
+        ...linux,
+        cmdline: spec.cmdline ?? '',
+        ramBytes,
+        vcpus: spec.vcpus,
+      }).registers
+    } else {
+      vm.enableSplitIrqchip(24)
+      const region = vm.addMemoryRegion({ slot: 0, guestPhysAddr: 0, size: ramBytes })
+      memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(region.buffer) }])
+      writeBootStructures(memory, image.width)
+      for (const s of image.segments) memory.write(s.gpa, s.data)
+      regs = bootRegisters(image.width, image.entry)
+    }
     if (spec.xen !== false) configureXen(vm, spec, delivery)
-    const vcpus = createVcpus(kvm, vm, spec, image)
-    return { kvm, vm, vcpus, memory, image, delivery }
+    const vcpus = createVcpus(kvm, vm, spec, regs, linux !== undefined)
+    const kvmRunstate = kvm.capabilities().xenHvm.features.RUNSTATE === true
+    return { kvm, vm, vcpus, memory, image, delivery, linux: linux !== undefined, kvmRunstate }
   } catch (e) {
     vm.close()
     kvm.close()
@@ -113,11 +199,16 @@ function configureXen(vm: Vm, spec: VmSpec, delivery: ActiveDelivery): void {
   if (kernel) vm.xenHvmSetAttr({ type: 'XEN_VERSION', version: xenVersionWord(spec) })
 }
 
-function createVcpus(kvm: Kvm, vm: Vm, spec: VmSpec, image: GuestImage): Vcpu[] {
+function createVcpus(
+  kvm: Kvm,
+  vm: Vm,
+  spec: VmSpec,
+  regs: BootRegisters & { rsi?: bigint },
+  linux: boolean,
+): Vcpu[] {
   const n = spec.vcpus
-  const supported = kvm.getSupportedCpuid()
+  const supported = linux ? baselineCpuid(kvm.getSupportedCpuid()) : kvm.getSupportedCpuid()
   let tscKhz = 0
-  const regs = bootRegisters(image.width, image.entry)
   const vcpus: Vcpu[] = []
   for (let i = 0; i < n; i++) {
     const vcpu = vm.createVcpu(i)
@@ -137,6 +228,8 @@ function createVcpus(kvm: Kvm, vm: Vm, spec: VmSpec, image: GuestImage): Vcpu[] 
         perVcpuUpcallVector: true,
       }),
     )
+    // Linux: the APs keep KVM's reset state and wait for the guest's INIT/SIPI.
+    if (linux && i > 0) continue
     const s = vcpu.getSregs()
     vcpu.setSregs({
       ...s,
@@ -155,10 +248,20 @@ function createVcpus(kvm: Kvm, vm: Vm, spec: VmSpec, image: GuestImage): Vcpu[] 
       cr4: regs.cr4,
       efer: regs.efer,
     })
-    vcpu.setRegs({ ...vcpu.getRegs(), rip: regs.rip, rsp: regs.rsp, rflags: regs.rflags })
-    // With the local APIC in the kernel, vCPUs but the first wait for INIT/SIPI: start them all.
-    vcpu.setMpState(0)
+    vcpu.setRegs({
+      ...vcpu.getRegs(),
+      rip: regs.rip,
+      rsp: regs.rsp,
+      rflags: regs.rflags,
+      ...(regs.rsi !== undefined && { rsi: regs.rsi }),
+    })
+    // The test guests' contract: every vCPU starts at the entry (KVM would hold the APs for SIPI).
+    if (!linux) vcpu.setMpState(0)
   }
+  // One TSC for all: host writes of the same IA32_TSC value close together make KVM match the
+  // vCPUs' offsets (kvm_synchronize_tsc), as QEMU's reset does; else Linux measures a warp
+  // between the BSP and an AP started later and marks the TSC unstable.
+  if (linux) for (const v of vcpus) v.setMsrs([{ index: IA32_TSC, data: 0n }])
   return vcpus
 }
 

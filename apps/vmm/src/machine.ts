@@ -19,9 +19,11 @@ import {
   readBackendRequest,
   writeBackendReply,
 } from './devices/guest-protocol.js'
+import { createPlatformState, type PlatformState, serialReader } from './devices/platform.js'
 import { EXIT, type ExitCode, VmmError } from './errors.js'
 import {
   guestShutdownStop,
+  platformStop,
   runVerdict,
   type StopDecision,
   type StopReason,
@@ -59,12 +61,14 @@ export interface RunOutcome {
 /** Where a machine's output goes. */
 export interface MachineOutput {
   console(vcpu: number, line: string): void
+  /** A line from the guest's serial port (a Linux guest's ttyS0). */
+  serial(line: string): void
   result(result: CheckResult): void
   log(level: LogLevel, message: string): void
 }
 
 /** A run's configuration plus knobs for tests and the bench. */
-export interface MachineOptions extends RunConfig, VmSpec {
+export interface MachineOptions extends RunConfig, Omit<VmSpec, 'cmdline' | 'initrd'> {
   /** Stop (successfully) after this long: the bench's run. */
   durationMs?: number
   /** Start counting exits for {@link RunOutcome.window} this long after the start (a warm-up). */
@@ -86,6 +90,9 @@ export class Machine {
   readonly #threads: VcpuThreads
   readonly #xen: XenDomain
   readonly #consoles: ConsoleLines[] = []
+  /** The PC devices of a Linux guest, and its serial port's lines. */
+  readonly #platform: PlatformState | undefined
+  readonly #serial = new ConsoleLines()
   readonly #results: CheckResult[] = []
   #protocolErrors = 0
   #vmmBugs = 0
@@ -108,6 +115,7 @@ export class Machine {
     this.#delivery = built.delivery
     this.#width = built.image.width
     this.#threads = new VcpuThreads(built.vm, built.vcpus)
+    this.#platform = built.linux ? createPlatformState() : undefined
     try {
       this.#xen = new XenDomain({
         vm: built.vm,
@@ -119,6 +127,8 @@ export class Machine {
         longMode: this.#width === 64,
         xen: config.xen !== false,
         clock: engineClock(built.vm, (m) => out.log('warn', m)),
+        irqchip: built.linux ? 'kernel' : 'split',
+        kvmRunstate: built.kvmRunstate,
         shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
         log: (level, m) => out.log(level, m),
         bug: (m) => {
@@ -165,6 +175,7 @@ export class Machine {
           ),
       },
       this.#config.logLevel === 'debug',
+      this.#platform,
     )
     if (abort !== undefined) {
       if (abort.aborted) this.stop('signal', 'stopped by a signal', EXIT.SIGINT)
@@ -226,9 +237,20 @@ export class Machine {
       }, 250)
       this.#timers.push(t)
     }
+    if (this.#platform !== undefined) {
+      const ring = serialReader(this.#platform)
+      this.#timers.push(setInterval(() => this.#drainSerial(ring.drain()), 10))
+      this.#drainSerialAtEnd = () => this.#drainSerial(ring.drain())
+    }
     // The backend's eventfds: guest sends the kernel took, and in user delivery the irqfd writes
     // that KVM's irqfd worker would have turned into events.
     this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
+  }
+
+  #drainSerialAtEnd: (() => void) | undefined
+
+  #drainSerial(bytes: Uint8Array): void {
+    for (const line of this.#serial.push(bytes)) this.#out.serial(line)
   }
 
   /** " (N exits so far)": where a guest that will not stop is, while its vCPUs still run. */
@@ -265,6 +287,9 @@ export class Machine {
       const rest = c[1].flush()
       if (rest !== undefined) this.#out.console(c[0], rest)
     }
+    this.#drainSerialAtEnd?.()
+    const serialRest = this.#serial.flush()
+    if (serialRest !== undefined) this.#out.serial(serialRest)
     const stop = this.#stop
     if (stop !== undefined && (stop.reason === 'timeout' || stop.reason === 'watchdog')) {
       // Every vCPU thread is out of KVM_RUN now: say where a guest that would not stop was.
@@ -364,6 +389,11 @@ export class Machine {
         this.#threads.answer(m.vcpu, 0n, true)
         return
       }
+      case 'platform': {
+        const d = platformStop(m.event, m.vcpu, this.#config.noReboot)
+        this.stop(d.reason, d.message, d.exitCode)
+        return
+      }
       case 'exit':
         this.#out.log(
           'debug',
@@ -375,7 +405,11 @@ export class Machine {
   }
 
   #vcpuStopped(vcpu: number, s: VcpuStop): void {
-    const d = vcpuStopStop(vcpu, s)
+    // Linux's last resort to reboot is a triple fault (arch/x86/kernel/reboot.c, BOOT_TRIPLE).
+    const d =
+      this.#platform !== undefined && s.kind === 'triple-fault'
+        ? platformStop('reset', vcpu, this.#config.noReboot)
+        : vcpuStopStop(vcpu, s)
     if (d !== undefined) this.stop(d.reason, d.message, d.exitCode)
   }
 }

@@ -1,8 +1,8 @@
 // Why a VM stops, and the exit code and one-line message each reason gets: the guest's own
 // SCHEDOP_shutdown reasons (xen/include/public/sched.h) and the ways a vCPU leaves its run loop.
+import { SHUTDOWN } from '@tsvmm/xen-evtchn'
 import { EXIT, type ExitCode } from './errors.js'
 import type { VcpuStop } from './vcpu/channel.js'
-import { SHUTDOWN } from './xen/hypercalls.js'
 
 /** Why a VM stopped. */
 export type StopReason =
@@ -86,6 +86,35 @@ export function vcpuStopStop(vcpu: number, s: VcpuStop): StopDecision | undefine
     case 'error':
       return failed('vm-error', `vCPU ${vcpu}: ${s.message}`)
   }
+}
+
+/**
+ * What a platform event stops a Linux guest with: ACPI S5 is a power-off (exit 0); a reset (the
+ * i8042 line the FADT reset register points at, or a triple fault) is a stop with exit 0 under
+ * --no-reboot, else exit 1, since tsvmm does not restart guests.
+ */
+export function platformStop(
+  event: 'poweroff' | 'reset',
+  vcpu: number,
+  noReboot: boolean,
+): StopDecision {
+  if (event === 'poweroff')
+    return {
+      reason: 'poweroff',
+      message: `the guest powered off (ACPI S5, vCPU ${vcpu})`,
+      exitCode: EXIT.OK,
+    }
+  return noReboot
+    ? {
+        reason: 'reboot',
+        message: `the guest rebooted (vCPU ${vcpu}): stopped (--no-reboot)`,
+        exitCode: EXIT.OK,
+      }
+    : {
+        reason: 'reboot',
+        message: `the guest rebooted (vCPU ${vcpu}); tsvmm does not restart guests (--no-reboot makes this a stop)`,
+        exitCode: EXIT.GUEST_FAILED,
+      }
 }
 
 /**

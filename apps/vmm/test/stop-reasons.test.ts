@@ -1,9 +1,10 @@
 // How a run's stop and its counters become the exit code: a power-off passes only with no failed
 // check, and a tsvmm bug inside a hypercall handler never passes.
+
+import { SHUTDOWN } from '@tsvmm/xen-evtchn'
 import { describe, expect, it } from 'vitest'
 import { EXIT } from '../src/errors.js'
 import { guestShutdownStop, runVerdict } from '../src/stop-reasons.js'
-import { SHUTDOWN } from '../src/xen/hypercalls.js'
 
 const poweroff = guestShutdownStop(SHUTDOWN.poweroff, 0)
 const crash = guestShutdownStop(SHUTDOWN.crash, 1)

@@ -195,26 +195,37 @@ function writeEntries(w: Uint32Array, entries: readonly RoutingEntry[], count: n
   }
 }
 
+/** A u64 goes through here to reach the words: storing a bigint into a BigUint64Array does not
+ * allocate, while `Number(v & 0xffff_ffffn)` allocates two BigInts per half. */
+const u64 = new BigUint64Array(1)
+const u64Words = new Uint32Array(u64.buffer)
+/** Which word of `u64Words` holds the low half (host order). */
+const LO = HOST_IS_LITTLE_ENDIAN ? 0 : 1
+const HI = 1 - LO
+
 function writeS390Adapter(w: Uint32Array, o: number, e: S390AdapterRoute, i: number): void {
   const { gsi, indAddr, summaryAddr, indOffset, summaryOffset, adapterId } = e
   if (
     gsi >>> 0 !== gsi ||
+    summaryOffset >>> 0 !== summaryOffset ||
+    adapterId >>> 0 !== adapterId ||
     !isU64(indAddr) ||
     !isU64(summaryAddr) ||
-    !isU64(indOffset) ||
-    summaryOffset >>> 0 !== summaryOffset ||
-    adapterId >>> 0 !== adapterId
+    !isU64(indOffset)
   ) {
     throw shapeError(e, i)
   }
   w[o] = gsi
   w[o + 1] = S390_ADAPTER
-  w[o + 4] = Number(indAddr & 0xffff_ffffn)
-  w[o + 5] = Number(indAddr >> 32n)
-  w[o + 6] = Number(summaryAddr & 0xffff_ffffn)
-  w[o + 7] = Number(summaryAddr >> 32n)
-  w[o + 8] = Number(indOffset & 0xffff_ffffn)
-  w[o + 9] = Number(indOffset >> 32n)
+  u64[0] = indAddr
+  w[o + 4] = u64Words[LO] as number
+  w[o + 5] = u64Words[HI] as number
+  u64[0] = summaryAddr
+  w[o + 6] = u64Words[LO] as number
+  w[o + 7] = u64Words[HI] as number
+  u64[0] = indOffset
+  w[o + 8] = u64Words[LO] as number
+  w[o + 9] = u64Words[HI] as number
   w[o + 10] = summaryOffset
   w[o + 11] = adapterId
 }

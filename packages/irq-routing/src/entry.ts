@@ -86,20 +86,41 @@ const U64_MAX = 0xffff_ffff_ffff_ffffn
 const isU32 = (v: unknown): boolean => typeof v === 'number' && v >>> 0 === v
 const isU64 = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n && v <= U64_MAX
 
+type FieldKind = 'u32' | 'u64' | 'u32?'
+
 /** Fields of each route type and whether each holds a u32 or a u64 (bigint). */
-const FIELDS: Record<RoutingEntryType, Record<string, 'u32' | 'u64' | 'u32?'>> = {
-  irqchip: { gsi: 'u32', irqchip: 'u32', pin: 'u32' },
-  msi: { gsi: 'u32', addressLo: 'u32', addressHi: 'u32', data: 'u32', devid: 'u32?' },
-  s390Adapter: {
-    gsi: 'u32',
-    indAddr: 'u64',
-    summaryAddr: 'u64',
-    indOffset: 'u64',
-    summaryOffset: 'u32',
-    adapterId: 'u32',
-  },
-  hvSint: { gsi: 'u32', vcpu: 'u32', sint: 'u32' },
-  xenEvtchn: { gsi: 'u32', port: 'u32', vcpu: 'u32', priority: 'u32?' },
+const FIELDS: Record<RoutingEntryType, readonly (readonly [string, FieldKind])[]> = {
+  irqchip: [
+    ['gsi', 'u32'],
+    ['irqchip', 'u32'],
+    ['pin', 'u32'],
+  ],
+  msi: [
+    ['gsi', 'u32'],
+    ['addressLo', 'u32'],
+    ['addressHi', 'u32'],
+    ['data', 'u32'],
+    ['devid', 'u32?'],
+  ],
+  s390Adapter: [
+    ['gsi', 'u32'],
+    ['indAddr', 'u64'],
+    ['summaryAddr', 'u64'],
+    ['indOffset', 'u64'],
+    ['summaryOffset', 'u32'],
+    ['adapterId', 'u32'],
+  ],
+  hvSint: [
+    ['gsi', 'u32'],
+    ['vcpu', 'u32'],
+    ['sint', 'u32'],
+  ],
+  xenEvtchn: [
+    ['gsi', 'u32'],
+    ['port', 'u32'],
+    ['vcpu', 'u32'],
+    ['priority', 'u32?'],
+  ],
 }
 
 /**
@@ -118,7 +139,7 @@ export function entryShapeError(
   if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
     return new RoutingError('entry-shape', `unknown route type ${describe(type)}`, index)
   }
-  for (const [field, kind] of Object.entries(FIELDS[type as RoutingEntryType])) {
+  for (const [field, kind] of FIELDS[type as RoutingEntryType]) {
     const v = entry[field]
     const ok = kind === 'u64' ? isU64(v) : isU32(v) || (kind === 'u32?' && v === undefined)
     if (!ok) {

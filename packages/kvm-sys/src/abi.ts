@@ -225,14 +225,7 @@ export const KVM_STRUCT_SIZES = {
 } as const
 
 // --- Capabilities (KVM_CHECK_EXTENSION)
-/**
- * The KVM_CHECK_EXTENSION capabilities kvm-sys knows, by name: `Cap.XEN_HVM` is the C macro
- * `KVM_CAP_XEN_HVM` (38), and so for every key. Typed like kvm-ioctls' `Cap`: a name that is not
- * here does not compile, instead of becoming a number that KVM answers 0 to.
- *
- * @see https://docs.kernel.org/virt/kvm/api.html#kvm-check-extension for what each one means.
- */
-export const Cap = {
+const CAP_NUMBERS = {
   IRQCHIP: 0,
   HLT: 1,
   USER_MEMORY: 3,
@@ -273,11 +266,26 @@ export const Cap = {
   VM_TSC_CONTROL: 214,
 } as const
 
-/** A KVM capability number: one of the values of {@link Cap}. */
-export type Cap = (typeof Cap)[keyof typeof Cap]
+/**
+ * The KVM_CHECK_EXTENSION capabilities kvm-sys knows, by name: `Cap.XEN_HVM` is the C macro
+ * `KVM_CAP_XEN_HVM` (38), and so for every key. Typed like kvm-ioctls' `Cap`: a name that is not
+ * here does not compile, instead of becoming a number that KVM answers 0 to.
+ *
+ * @see https://docs.kernel.org/virt/kvm/api.html#kvm-check-extension for what each one means.
+ */
+export const Cap: CapTable = CAP_NUMBERS
 
 /** A capability name: a key of {@link Cap} (the C macro without `KVM_CAP_`). */
-export type CapName = keyof typeof Cap
+export type CapName = keyof typeof CAP_NUMBERS
+
+/**
+ * The type of {@link Cap}: each capability name to its number. A mapped type, so the table is
+ * documented once, on Cap, not name by name.
+ */
+export type CapTable = { readonly [K in CapName]: (typeof CAP_NUMBERS)[K] }
+
+/** A KVM capability number: one of the values of {@link Cap}. */
+export type Cap = CapTable[CapName]
 
 // --- Exit reasons (struct kvm_run.exit_reason) and their sub-codes
 /** kvm_run.exit_reason: unknown. */

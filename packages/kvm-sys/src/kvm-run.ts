@@ -218,10 +218,17 @@ export class KvmRun {
   /** A DataView over `bytes`, for hot paths that read fields by abi offsets. */
   readonly view: DataView
 
-  /** Wraps the ArrayBuffer the addon mapped over kvm_run. */
+  /**
+   * Wraps the ArrayBuffer the addon mapped over kvm_run. A detached one (a closed vCPU's) gives
+   * a KvmRun whose every read is KvmError 'EBADF'.
+   */
   constructor(buffer: ArrayBuffer) {
-    this.bytes = new Uint8Array(buffer)
-    this.view = new DataView(buffer)
+    if (!(buffer instanceof ArrayBuffer))
+      throw invalid('kvm_run', 'buffer', buffer, 'an ArrayBuffer')
+    // A detached buffer cannot back a view: stand an empty one in, which #live() refuses.
+    const live = buffer.byteLength === 0 ? new ArrayBuffer(0) : buffer
+    this.bytes = new Uint8Array(live)
+    this.view = new DataView(live)
   }
 
   // The addon detaches this buffer when the vCPU is closed; every getter and setter asks first,

@@ -81,11 +81,11 @@ describe('KVM_RUN exits', () => {
     expect(vcpu.getRegs().rax).toBe(0x1122334455667788n)
     expect(vcpu.run()).toBe(abi.KVM_EXIT_MMIO)
     const w = vcpu.kvmRun.mmio
-    expect(w).toMatchObject({ physAddr: 0x20000000n, len: 4, isWrite: true })
+    expect(w).toMatchObject({ physAddr: 0x20000000, len: 4, isWrite: true })
     expect(new DataView(w.data.buffer, w.data.byteOffset).getUint32(0, true)).toBe(0x55667788)
     expect(vcpu.run()).toBe(abi.KVM_EXIT_MMIO)
     const r = vcpu.kvmRun.mmio
-    expect(r).toMatchObject({ physAddr: 0x20000000n, len: 4, isWrite: false })
+    expect(r).toMatchObject({ physAddr: 0x20000000, len: 4, isWrite: false })
     new DataView(r.data.buffer, r.data.byteOffset).setUint32(0, 0xdeadbeef, true)
     expect(vcpu.run()).toBe(abi.KVM_EXIT_IO)
     const io = vcpu.kvmRun.io

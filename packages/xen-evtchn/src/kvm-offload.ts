@@ -11,7 +11,7 @@
 // could block for ever. The port table stays in the engine; without those capabilities everything
 // goes through it. The guest's memory ends up the same either way (the KVM suites check it).
 import { RoutingTable } from '@tsvmm/irq-routing'
-import { abi, EventFd, type Vcpu, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
+import { abi, EventFd, isKvmError, type Vcpu, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { EvtchnEngine } from './engine.js'
 import { EvtchnError, XenErrno } from './errno.js'
 import { KernelPorts, type KernelSend } from './kernel-ports.js'
@@ -121,13 +121,7 @@ export class KvmEvtchn {
       throw new EvtchnError('EINVAL', 'KvmEvtchn', 'KVM cannot deliver 2-level events itself')
     this.inKernel = options.kernel ?? kernelCanDeliver(flags)
     this.#tellsKvm = this.inKernel || options.pvclock === true
-    this.#routing = this.inKernel
-      ? (options.routing ??
-        new RoutingTable({
-          setGsiRouting: (t) => vm.setGsiRouting(t),
-          irqfd: (r) => vm.irqfd({ fd: r.fd, gsi: r.gsi, deassign: r.deassign }),
-        }))
-      : null
+    this.#routing = this.inKernel ? (options.routing ?? new RoutingTable(vm)) : null
     this.#ports = new KernelPorts(this.#kernelTarget(), vcpus.count, engine.domid)
     engine.observe({
       portsChanged: () => this.#sync(),
@@ -300,8 +294,8 @@ export class KvmEvtchn {
       this.#vm.xenEvtchnSend(this.#sendArg)
       return 1
     } catch (e) {
-      const errno = (e as { errno?: number }).errno
-      return typeof errno === 'number' ? -Math.abs(errno) : -XenErrno.EINVAL
+      // kvm-sys's errors carry the negative errno, as Node's own do.
+      return isKvmError(e) && e.errno < 0 ? e.errno : -XenErrno.EINVAL
     }
   }
 

@@ -1,7 +1,8 @@
 // Test fixtures: a guest with shared_info and per-vCPU vcpu_info in SharedArrayBuffer memory, a
 // manual clock, and a view of the guest-visible event channel state.
 import { GuestMemory } from '@tsvmm/guest-memory'
-import { EVTCHNOP, EVTCHNOP_ARGS, type EvtchnClock, EvtchnEngine, geometry } from '../src/index.js'
+import { EVTCHNOP, EVTCHNOP_ARGS, type EvtchnClock, EvtchnEngine } from '../src/index.js'
+import { geometry } from '../src/layout.js'
 
 export const RAM_SIZE = 0x100000
 export const SHINFO = 0x10000

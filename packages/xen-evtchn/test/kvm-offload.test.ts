@@ -2,7 +2,7 @@
 // real kernel is in differential.kvm.test.ts and guest-send.kvm.test.ts).
 import { GuestMemory } from '@tsvmm/guest-memory'
 import { decodeRouting } from '@tsvmm/irq-routing'
-import { abi, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
+import { abi, KvmError, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import { describe, expect, it } from 'vitest'
 import { EVTCHNOP, EvtchnEngine, EvtchnError, VIRQ } from '../src/index.js'
 import { KvmEvtchn, kernelCanDeliver, type VcpuPort } from '../src/kvm.js'
@@ -21,7 +21,7 @@ class VmDouble {
     this.calls.push({ op: 'hvmAttr', arg })
   }
   xenEvtchnSend(arg: { port: number; vcpu: number }) {
-    if (this.refuse.has(arg.port)) throw Object.assign(new Error('EINVAL'), { errno: 22 })
+    if (this.refuse.has(arg.port)) throw new KvmError(-22, 'KVM_XEN_HVM_EVTCHN_SEND')
     this.calls.push({ op: 'send', arg: { ...arg } })
   }
   setGsiRouting(table: Uint8Array) {
@@ -141,9 +141,7 @@ describe('KvmEvtchn', () => {
 
   it('asks the VM for KVM_CAP_XEN_HVM when not told, and configures the kernel', () => {
     const g = setup()
-    expect(g.vm.take('checkExtension')).toEqual([
-      { op: 'checkExtension', arg: abi.Cap.XEN_HVM },
-    ])
+    expect(g.vm.take('checkExtension')).toEqual([{ op: 'checkExtension', arg: abi.Cap.XEN_HVM }])
     expect(g.offload.inKernel).toBe(true)
     expect(g.vm.take('hvmAttr').map((c) => c.arg)).toEqual([
       { type: 'LONG_MODE', longMode: true },

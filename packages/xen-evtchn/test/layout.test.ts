@@ -15,14 +15,22 @@ import {
   errnoName,
   GEOMETRY_32,
   GEOMETRY_64,
+  HVM_PARAM,
+  HVMOP,
   HYPERVISOR,
   NR_VIRQS,
+  SCHEDOP,
+  SHUTDOWN,
   VCPU_INFO_SIZE,
   VCPU_SSHOTTMR_future,
   VCPUOP,
   VCPUOP_ARGS,
   VIRQ,
   XEN_LEGACY_MAX_VCPUS,
+  XENFEAT,
+  XENMAPSPACE,
+  XENMEM,
+  XENVER,
   XenErrno,
 } from '../src/index.js'
 
@@ -71,8 +79,15 @@ function asserts(longMode: boolean): string[] {
   for (const [name, n] of Object.entries(VIRQ)) eq(`VIRQ_${name}`, n)
   eq('NR_VIRQS', NR_VIRQS)
   eq('DOMID_SELF', DOMID_SELF)
-  eq('__HYPERVISOR_set_timer_op', HYPERVISOR.set_timer_op)
-  eq('__HYPERVISOR_vcpu_op', HYPERVISOR.vcpu_op)
+  for (const [name, n] of Object.entries(HYPERVISOR)) eq(`__HYPERVISOR_${name}`, n)
+  for (const [name, n] of Object.entries(SCHEDOP)) eq(`SCHEDOP_${name}`, n)
+  for (const [name, n] of Object.entries(SHUTDOWN)) eq(`SHUTDOWN_${name}`, n)
+  for (const [name, n] of Object.entries(HVMOP)) eq(`HVMOP_${name}`, n)
+  for (const [name, n] of Object.entries(HVM_PARAM)) eq(`HVM_PARAM_${name}`, n)
+  for (const [name, n] of Object.entries(XENVER)) eq(`XENVER_${name}`, n)
+  for (const [name, n] of Object.entries(XENFEAT)) eq(`XENFEAT_${name}`, n)
+  for (const [name, n] of Object.entries(XENMEM)) eq(`XENMEM_${name}`, n)
+  for (const [name, n] of Object.entries(XENMAPSPACE)) eq(`XENMAPSPACE_${name}`, n)
   for (const [name, n] of Object.entries(VCPUOP)) eq(`VCPUOP_${name}`, n)
   const sst = VCPUOP_ARGS.set_singleshot_timer
   eq('sizeof(struct vcpu_set_singleshot_timer)', longMode ? sst.size64 : sst.size32)
@@ -105,11 +120,19 @@ describe.each([
       writeFileSync(
         file,
         [
+          // A guest of interface 4.6 or later: older ones see the *_compat hypercall numbers.
+          '#define __XEN_INTERFACE_VERSION__ 0x00040600',
           '#include <stdint.h>',
           '#include <xen/xen.h>',
           '#include <xen/event_channel.h>',
           '#include <xen/vcpu.h>',
           '#include <xen/errno.h>',
+          '#include <xen/sched.h>',
+          '#include <xen/version.h>',
+          '#include <xen/features.h>',
+          '#include <xen/memory.h>',
+          '#include <xen/hvm/hvm_op.h>',
+          '#include <xen/hvm/params.h>',
           '#define OFF(t, f) __builtin_offsetof(t, f)',
           ...checks,
           '',

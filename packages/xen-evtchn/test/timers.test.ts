@@ -1,14 +1,8 @@
 // VIRQ_TIMER: singleshot timers of set_timer_op and VCPUOP_set_singleshot_timer, the periodic
 // timer, on a manual clock.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import {
-  EvtchnEngine,
-  monotonicClock,
-  timeoutClock,
-  VCPUOP,
-  VcpuTimers,
-  VIRQ,
-} from '../src/index.js'
+import { EvtchnEngine, monotonicClock, timeoutClock, VCPUOP, VIRQ } from '../src/index.js'
+import { VcpuTimers } from '../src/timers.js'
 import { ARG, evtchnOp, type Guest, ManualClock, makeGuest } from './helpers.js'
 
 const EINVAL = -22

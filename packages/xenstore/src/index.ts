@@ -19,6 +19,7 @@ export {
   type XenstoreConnectionState,
   XenstoreServer,
   type XenstoreServerOptions,
+  type XsPendingResponse,
 } from './server.js'
 export {
   restoreStore,
@@ -26,11 +27,13 @@ export {
   type XenstoreServerSnapshot,
   type XenstoreSnapshot,
   type XsNodeRecord,
+  type XsSavedConnection,
+  type XsSavedResponse,
+  type XsSavedTransaction,
+  type XsSavedWatch,
 } from './snapshot.js'
 export { Xenstore, type XenstoreOptions, type XsDirectory } from './store.js'
-export { committedChanges, type XsTransaction } from './transactions.js'
-export type { XsNode } from './tree.js'
-export type { WatchSink, XsChange, XsWatch } from './watches.js'
+export type { WatchSink } from './watches.js'
 export {
   decodeHeader,
   encodeMessage,
@@ -41,6 +44,7 @@ export {
   XENSTORE_PAYLOAD_MAX,
   XENSTORE_REL_PATH_MAX,
   XS_HEADER_SIZE,
+  type XsFields,
   type XsHeader,
   XsType,
   type XsTypeName,

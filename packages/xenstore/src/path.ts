@@ -2,6 +2,7 @@
 // paths are under the caller's home, /local/domain/<domid>). The rules are QEMU's validate_path()
 // (hw/i386/kvm/xenstore_impl.c), plus xenstored's refusal of a trailing slash.
 
+import { checkDomid, checkString } from './check.js'
 import type { XsErrnoName } from './errors.js'
 import { XENSTORE_ABS_PATH_MAX, XENSTORE_REL_PATH_MAX } from './wire.js'
 
@@ -21,6 +22,7 @@ const SPECIAL = /^@[\x21-\x7e]+$/
 
 /** The home path of a domain, `/local/domain/<domid>`, which GET_DOMAIN_PATH returns. */
 export function domainPath(domid: number): string {
+  checkDomid(domid, 'domain-path')
   return `/local/domain/${domid}`
 }
 
@@ -30,6 +32,8 @@ export function domainPath(domid: number): string {
  * over-long path.
  */
 export function resolvePath(path: string, domid: number): ResolvedPath | XsErrnoName {
+  checkString(path, 'path', 'resolve-path')
+  checkDomid(domid, 'resolve-path')
   if (path.length === 0 || !VALID.test(path) || path.includes('//')) return 'EINVAL'
   if (path.length > 1 && path.endsWith('/')) return 'EINVAL'
   if (path.startsWith('/')) {
@@ -46,6 +50,8 @@ export function resolvePath(path: string, domid: number): ResolvedPath | XsErrno
  * (`@introduceDomain`, `@releaseDomain`): `@` then printable characters.
  */
 export function resolveWatchPath(path: string, domid: number): ResolvedPath | XsErrnoName {
+  checkString(path, 'path', 'resolve-watch-path')
+  checkDomid(domid, 'resolve-watch-path')
   if (path.startsWith('@')) {
     if (!SPECIAL.test(path)) return 'EINVAL'
     if (path.length > XENSTORE_REL_PATH_MAX) return 'E2BIG'

@@ -3,6 +3,9 @@
 // access of one domain each. Dom0 (the host side here) may do anything. The check is QEMU's
 // can_access() (hw/i386/kvm/xenstore_impl.c), which is xenstored's perm_for_conn().
 
+import { checkDomid, checkString } from './check.js'
+import { XenstoreError } from './errors.js'
+
 /** One permission entry: `n`one, `r`ead, `w`rite or `b`oth, for a domain. */
 export interface XsPerm {
   /** The access letter, as on the wire. */
@@ -21,6 +24,7 @@ const PERM = /^([nrwb])(0|[1-9][0-9]{0,4})$/
 
 /** Parses a `<perm-as-string>` such as `r1`; `undefined` if malformed. */
 export function parsePerm(s: string): XsPerm | undefined {
+  checkString(s, 'perm', 'parse-perm')
   const m = PERM.exec(s)
   if (!m) return undefined
   const domid = Number(m[2])
@@ -30,7 +34,10 @@ export function parsePerm(s: string): XsPerm | undefined {
 
 /** The wire form of a permission entry, e.g. `b0`. */
 export function formatPerm(p: XsPerm): string {
-  return `${p.access}${p.domid}`
+  const s = typeof p === 'object' && p !== null ? `${p.access}${p.domid}` : ''
+  if (parsePerm(s) === undefined)
+    throw new XenstoreError('EINVAL', 'format-perm', `not a permission: ${JSON.stringify(p)}`)
+  return s
 }
 
 /**
@@ -38,6 +45,11 @@ export function formatPerm(p: XsPerm): string {
  * `owner` is what SET_PERMS needs: only the owner (or dom0) may change permissions.
  */
 export function canAccess(domid: number, perms: readonly XsPerm[], want: XsAccess): boolean {
+  checkDomid(domid, 'can-access')
+  if (!Array.isArray(perms) || perms.length === 0)
+    throw new XenstoreError('EINVAL', 'can-access', 'perms must be a non-empty array')
+  if (want !== 'read' && want !== 'write' && want !== 'owner')
+    throw new XenstoreError('EINVAL', 'can-access', `want must be read, write or owner`)
   if (domid === 0) return true
   const owner = perms[0]
   if (owner === undefined) return false

@@ -3,10 +3,11 @@
 // (a missing NUL, a bad number) get EINVAL; privileged toolstack requests get EACCES, as a guest
 // gets from xenstored; unknown types ENOSYS.
 
-import { XenstoreError, type XsErrnoName } from './errors.js'
+import { checkBytes, checkDomid, checkFunction, checkU32 } from './check.js'
+import { XenstoreError, XsErrno, type XsErrnoName } from './errors.js'
 import { domainPath } from './path.js'
 import { formatPerm, MAX_DOMID, parsePerm, type XsPerm } from './perms.js'
-import type { Xenstore } from './store.js'
+import { Xenstore } from './store.js'
 import type { WatchSink } from './watches.js'
 import {
   bytesToString,
@@ -28,6 +29,8 @@ const malformed = new Malformed()
 
 /** The XS_ERROR reply to a request. */
 export function errorReply(header: XsHeader, code: XsErrnoName): Uint8Array {
+  if (!Object.hasOwn(XsErrno, code))
+    throw new XenstoreError('EINVAL', 'error-reply', `not an xsd_errors name: ${String(code)}`)
   let payload = errorPayloads.get(code)
   if (payload === undefined) {
     payload = joinFields([code])
@@ -67,6 +70,14 @@ export function handleRequest(
   payload: Uint8Array,
   sink: WatchSink,
 ): Uint8Array {
+  if (!(store instanceof Xenstore))
+    throw new XenstoreError('EINVAL', 'handle-request', 'store must be a Xenstore')
+  checkDomid(domid, 'handle-request')
+  if (typeof header !== 'object' || header === null)
+    throw new XenstoreError('EINVAL', 'handle-request', 'header must be an XsHeader')
+  for (const k of ['type', 'reqId', 'txId'] as const) checkU32(header[k], k, 'handle-request')
+  checkBytes(payload, 'payload', 'handle-request')
+  checkFunction(sink, 'sink', 'handle-request')
   // A refused guest request is an answer, not a bug: its XenstoreError needs no stack trace, and
   // capturing one per bad message is most of the cost of a hostile stream.
   const stackTraceLimit = Error.stackTraceLimit

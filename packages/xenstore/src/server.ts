@@ -52,12 +52,20 @@ export interface XenstoreServerOptions {
   readonly budget?: number
 }
 
+/** A reply or event partly written to the response ring. */
+export interface XsPendingResponse {
+  /** The whole encoded message. */
+  readonly bytes: Uint8Array
+  /** How many of its bytes are in the ring already. */
+  readonly written: number
+}
+
 /** The connection state a snapshot carries besides the store. */
 export interface XenstoreConnectionState {
   /** Bytes of the request read so far (header, then payload). */
   readonly request: Uint8Array
   /** The message being written to the response ring, and how much of it is written. */
-  readonly response: { readonly bytes: Uint8Array; readonly written: number } | undefined
+  readonly response: XsPendingResponse | undefined
   /** Encoded watch events waiting for the response ring. */
   readonly events: readonly Uint8Array[]
   /** The ring was given up on (`error` set) until the guest reconnects. */
@@ -189,7 +197,7 @@ export class XenstoreServer {
     }
   }
 
-  /** Puts back connection state taken by `connectionState()` (already validated). */
+  /** Puts back connection state taken by `connectionState()` (already validated). @internal */
   restoreConnectionState(s: XenstoreConnectionState): void {
     this.request.set(s.request)
     this.requestLength = s.request.length

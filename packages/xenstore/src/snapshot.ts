@@ -51,18 +51,53 @@ export interface XenstoreSnapshot {
   /** The live tree. */
   readonly nodes: readonly XsNodeRecord[]
   /** Open transactions. */
-  readonly transactions: readonly {
-    readonly id: number
-    readonly domid: number
-    readonly baseGeneration: number
-    readonly nodes: readonly XsNodeRecord[]
-  }[]
-  /** Guest watches: the path as the guest gave it, and the token. */
-  readonly watches: readonly {
-    readonly domid: number
-    readonly path: string
-    readonly token: string
-  }[]
+  readonly transactions: readonly XsSavedTransaction[]
+  /** Guest watches. */
+  readonly watches: readonly XsSavedWatch[]
+}
+
+/** A saved open transaction. */
+export interface XsSavedTransaction {
+  /** Its id. */
+  readonly id: number
+  /** The domain that opened it. */
+  readonly domid: number
+  /** The store generation it started at (it can commit only if that is still current). */
+  readonly baseGeneration: number
+  /** Its tree; untouched subtrees of a committable transaction are `same` records. */
+  readonly nodes: readonly XsNodeRecord[]
+}
+
+/** A saved guest watch. */
+export interface XsSavedWatch {
+  /** The domain that set it. */
+  readonly domid: number
+  /** The path as the guest gave it (relative or absolute). */
+  readonly path: string
+  /** The guest's token. */
+  readonly token: string
+}
+
+/** A saved partly written reply or event. */
+export interface XsSavedResponse {
+  /** The whole message, base64. */
+  readonly bytes: string
+  /** How many of its bytes are in the ring already. */
+  readonly written: number
+}
+
+/** A saved connection: in-flight bytes in base64. */
+export interface XsSavedConnection {
+  /** The request read so far. */
+  readonly request: string
+  /** The message being written to the response ring, or null. */
+  readonly response: XsSavedResponse | null
+  /** Queued watch events, encoded messages. */
+  readonly events: readonly string[]
+  /** The ring was given up on until the guest reconnects. */
+  readonly failed: boolean
+  /** Watch events dropped so far. */
+  readonly droppedEvents: number
 }
 
 /** A saved server: its store and its connection (the ring page is saved with guest RAM). */
@@ -73,14 +108,8 @@ export interface XenstoreServerSnapshot {
   readonly domid: number
   /** The store. */
   readonly store: XenstoreSnapshot
-  /** In-flight bytes and queued events, base64. */
-  readonly connection: {
-    readonly request: string
-    readonly response: { readonly bytes: string; readonly written: number } | null
-    readonly events: readonly string[]
-    readonly failed: boolean
-    readonly droppedEvents: number
-  }
+  /** In-flight bytes and queued events. */
+  readonly connection: XsSavedConnection
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64')
@@ -106,6 +135,8 @@ function saveTree(root: XsNode, shared?: XsNode): XsNodeRecord[] {
 
 /** Saves a store. */
 export function snapshotStore(store: Xenstore): XenstoreSnapshot {
+  if (!(store instanceof Xenstore))
+    throw new XenstoreError('EINVAL', 'snapshot', 'store must be a Xenstore')
   return {
     version: 1,
     generation: store.generation,
@@ -220,6 +251,7 @@ export function restoreStore(
   sinkFor: (domid: number) => WatchSink | undefined,
   options: XenstoreOptions = {},
 ): Xenstore {
+  if (typeof sinkFor !== 'function') bad('sinkFor must be a function')
   if (!isObj(snap) || snap.version !== 1) bad('not a version 1 xenstore snapshot')
   if (!isU32(snap.generation) || !isU32(snap.lastTxId)) bad('bad generation or lastTxId')
   const store = new Xenstore(options)
@@ -266,7 +298,7 @@ export function restoreStore(
 }
 
 /** Saves a connection's in-flight state. */
-export function saveConnection(c: XenstoreConnectionState): XenstoreServerSnapshot['connection'] {
+export function saveConnection(c: XenstoreConnectionState): XsSavedConnection {
   return {
     request: b64(c.request),
     response: c.response ? { bytes: b64(c.response.bytes), written: c.response.written } : null,

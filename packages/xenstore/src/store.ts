@@ -4,6 +4,7 @@
 // XenstoreError with the errno name xenstored would send; the request layer turns that into an
 // XS_ERROR reply, the host sees it as an exception.
 
+import { checkDomid, checkFunction, checkString, checkU32 } from './check.js'
 import { XenstoreError, type XsErrnoName } from './errors.js'
 import { pathElements, type ResolvedPath, resolvePath, resolveWatchPath } from './path.js'
 import { canAccess, parsePerm, type XsPerm } from './perms.js'
@@ -53,15 +54,15 @@ const ROOT_PERMS: readonly XsPerm[] = Object.freeze([{ access: 'n', domid: 0 }])
 export class Xenstore {
   /** The caps applied to guest domains. */
   readonly quotas: XenstoreQuotas
-  /** The live tree. */
+  /** The live tree. @internal */
   root: XsNode = makeNode(ROOT_PERMS)
-  /** Nodes in the live tree, the root included. */
+  /** Nodes in the live tree, the root included (quota `maxNodes` counts these). */
   nodeCount = 1
   /** Bumped by every change to the live tree; a transaction commits only if it is unchanged. */
   generation = 0
-  /** The open transactions. */
+  /** The open transactions. @internal */
   readonly transactions = new TransactionTable()
-  /** The registered watches. */
+  /** The registered watches. @internal */
   readonly watches = new WatchTable()
 
   constructor(options: XenstoreOptions = {}) {
@@ -203,6 +204,9 @@ export class Xenstore {
    * watch is first set up it is triggered once straight away").
    */
   watch(domid: number, path: string, token: string, sink: WatchSink): void {
+    checkDomid(domid, 'watch')
+    checkString(token, 'token', 'watch')
+    checkFunction(sink, 'sink', 'watch')
     const p = this.resolveWatch(path, domid, 'watch')
     const limit = domid === 0 ? Number.POSITIVE_INFINITY : this.quotas.maxWatches
     const w = this.watches.add(domid, p, token, sink, limit)
@@ -212,6 +216,8 @@ export class Xenstore {
 
   /** Removes the caller's watch on `path` with `token`. */
   unwatch(domid: number, path: string, token: string): void {
+    checkDomid(domid, 'unwatch')
+    checkString(token, 'token', 'unwatch')
     const p = this.resolveWatch(path, domid, 'unwatch')
     const err = this.watches.remove(domid, p.abs, token)
     if (err !== undefined) fail(err, 'unwatch', path)
@@ -219,12 +225,14 @@ export class Xenstore {
 
   /** Drops every watch and transaction of a domain (xenstored's RESET_WATCHES). */
   resetWatches(domid: number): void {
+    checkDomid(domid, 'reset-watches')
     this.watches.removeAll(domid)
     this.transactions.removeAll(domid)
   }
 
   /** Starts a transaction on a private copy of the tree; returns its id. */
   transactionStart(domid: number): number {
+    checkDomid(domid, 'transaction-start')
     const limit = domid === 0 ? Number.POSITIVE_INFINITY : this.quotas.maxTransactions
     const tx = this.transactions.start(domid, this.root, this.nodeCount, this.generation, limit)
     if (typeof tx === 'string') fail(tx, 'transaction-start', `${limit} open`)
@@ -236,6 +244,9 @@ export class Xenstore {
    * since it started (EAGAIN, and nothing is applied). The id is invalid afterwards either way.
    */
   transactionEnd(domid: number, txId: number, commit: boolean): void {
+    checkDomid(domid, 'transaction-end')
+    checkU32(txId, 'txId', 'transaction-end')
+    if (typeof commit !== 'boolean') fail('EINVAL', 'transaction-end', 'commit must be a boolean')
     const tx = this.transactions.get(domid, txId)
     if (tx === undefined) fail('ENOENT', 'transaction-end', `no transaction ${txId}`)
     this.transactions.delete(txId)
@@ -249,6 +260,8 @@ export class Xenstore {
   }
 
   private scope(domid: number, txId: number, operation: string): Scope {
+    checkDomid(domid, operation)
+    checkU32(txId, 'txId', operation)
     if (txId === XBT_NULL) return { root: this.root, nodeCount: this.nodeCount, tx: undefined }
     const tx = this.transactions.get(domid, txId)
     if (tx === undefined) fail('ENOENT', operation, `no transaction ${txId}`)

@@ -1,6 +1,9 @@
 // The xenstore wire protocol of Xen's io/xs_wire.h: message types, the 16-byte xsd_sockmsg
 // header, payload limits, and the NUL-separated string fields every payload is made of.
 
+import { checkBytes, checkU32 } from './check.js'
+import { XenstoreError } from './errors.js'
+
 /** `enum xsd_sockmsg_type`: the `type` field of a message header. */
 export const XsType = {
   /** XS_CONTROL (also XS_DEBUG): privileged daemon control. */
@@ -77,6 +80,8 @@ export interface XsHeader {
 
 /** Decodes the header at the start of `bytes` (at least `XS_HEADER_SIZE` long). */
 export function decodeHeader(bytes: Uint8Array): XsHeader {
+  if (!(bytes instanceof Uint8Array) || bytes.length < XS_HEADER_SIZE)
+    throw new XenstoreError('EINVAL', 'decode-header', `need ${XS_HEADER_SIZE} bytes`)
   const dv = new DataView(bytes.buffer, bytes.byteOffset, XS_HEADER_SIZE)
   return {
     type: dv.getUint32(0, true),
@@ -93,6 +98,12 @@ export function encodeMessage(
   txId: number,
   payload: Uint8Array,
 ): Uint8Array {
+  checkU32(type, 'type', 'encode-message')
+  checkU32(reqId, 'reqId', 'encode-message')
+  checkU32(txId, 'txId', 'encode-message')
+  checkBytes(payload, 'payload', 'encode-message')
+  if (payload.length > XENSTORE_PAYLOAD_MAX)
+    throw new XenstoreError('E2BIG', 'encode-message', `${payload.length}-byte payload`)
   const out = new Uint8Array(XS_HEADER_SIZE + payload.length)
   const dv = new DataView(out.buffer)
   dv.setUint32(0, type >>> 0, true)
@@ -119,15 +130,22 @@ export function bytesToString(bytes: Uint8Array): string {
   return latin1.decode(bytes)
 }
 
+/** A payload split into its leading NUL-terminated strings and what follows them. */
+export interface XsFields {
+  /** The strings, without their NULs, one char per byte. */
+  readonly strings: string[]
+  /** The bytes after the last NUL taken. */
+  readonly rest: Uint8Array
+}
+
 /**
  * Payload fields: `count` NUL-terminated strings from the start, then the rest of the payload
  * (bytes after the last NUL). `undefined` when fewer than `count` terminated strings are present:
  * the request is malformed (`EINVAL`), as with an unterminated string.
  */
-export function splitFields(
-  payload: Uint8Array,
-  count: number,
-): { strings: string[]; rest: Uint8Array } | undefined {
+export function splitFields(payload: Uint8Array, count: number): XsFields | undefined {
+  checkBytes(payload, 'payload', 'split-fields')
+  checkU32(count, 'count', 'split-fields')
   const strings: string[] = []
   let at = 0
   for (let i = 0; i < count; i++) {
@@ -141,6 +159,8 @@ export function splitFields(
 
 /** A payload made of NUL-terminated strings. */
 export function joinFields(strings: readonly string[]): Uint8Array {
+  if (!Array.isArray(strings) || strings.some((s) => typeof s !== 'string'))
+    throw new XenstoreError('EINVAL', 'join-fields', 'strings must be an array of strings')
   let n = 0
   for (const s of strings) n += s.length + 1
   const out = new Uint8Array(n)

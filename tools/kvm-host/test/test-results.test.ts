@@ -34,7 +34,8 @@ function vitestReport(name: string, body: string) {
   return JSON.parse(readFileSync(out, 'utf8'))
 }
 
-describe('test-results', () => {
+// Each case starts a vitest of its own: seconds each, more on a loaded machine.
+describe('test-results', { timeout: 120_000 }, () => {
   it('counts skipped and todo tests and shows them on the summary line', () => {
     const report = vitestReport(
       'mixed',

@@ -38,6 +38,7 @@ await check('import the pure entry points without loading native code', async ()
     '@tsvmm/irq-routing',
     '@tsvmm/kvm-sys/abi',
     '@tsvmm/xen-evtchn',
+    '@tsvmm/xenstore',
   ])
     mods[spec] = await import(spec)
   expect(loaded.length === 0, `loaded ${loaded.join(', ')}`)
@@ -131,6 +132,34 @@ await check('@tsvmm/xen-evtchn: EvtchnEngine delivers, coalesces, rejects', () =
   expect(memory.readU64(shinfo + 64 + GEOMETRY_64.selectorOffset) === 2n, 'selector')
   expect(memory.readU8(shinfo + 64) === 1, 'upcall_pending')
   return 'port 70 -> vCPU 1'
+})
+
+await check('@tsvmm/xenstore: a READ through the ring, a typed error', () => {
+  const { XenstoreServer, XenstoreError, XENSTORE_INTERFACE: I, XsType } = mods['@tsvmm/xenstore']
+  const page = new Uint8Array(new SharedArrayBuffer(4096))
+  let kicks = 0
+  const server = new XenstoreServer({ domid: 1, ring: page, notify: () => kicks++ })
+  server.store.write(0, 0, '/local/domain/1/name', 'guest')
+  server.store.setPerms(0, 0, '/local/domain/1/name', [
+    { access: 'n', domid: 0 },
+    { access: 'r', domid: 1 },
+  ])
+  const dv = new DataView(page.buffer)
+  const path = new TextEncoder().encode('/local/domain/1/name\0')
+  for (const [i, v] of [XsType.READ, 9, 0, path.length].entries()) dv.setUint32(i * 4, v, true)
+  page.set(path, 16)
+  dv.setUint32(I.reqProd, 16 + path.length, true)
+  server.process()
+  const len = dv.getUint32(I.rsp + 12, true)
+  const value = new TextDecoder().decode(page.subarray(I.rsp + 16, I.rsp + 16 + len))
+  expect(value === 'guest' && kicks === 1, `read ${JSON.stringify(value)}, ${kicks} kicks`)
+  try {
+    server.store.read(0, 0, 'bad//path')
+  } catch (e) {
+    expect(e instanceof XenstoreError && e.code === 'EINVAL' && e.errno === -22, `${e}`)
+    return 'READ answered, bad path is EINVAL'
+  }
+  throw new Error('a bad path was accepted')
 })
 
 await check("Kvm.open('/nonexistent/kvm') throws KvmError ENOENT with a hint", () => {

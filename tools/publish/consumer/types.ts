@@ -6,6 +6,7 @@ import { isKvmError, Kvm, KvmError, type Vm } from '@tsvmm/kvm-sys'
 import { KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL } from '@tsvmm/kvm-sys/abi'
 import { EvtchnEngine } from '@tsvmm/xen-evtchn'
 import { KvmEvtchn } from '@tsvmm/xen-evtchn/kvm'
+import { XenstoreError, XenstoreServer } from '@tsvmm/xenstore'
 
 const route: RoutingEntry = {
   gsi: 25,
@@ -18,6 +19,13 @@ const bytes: Uint8Array = encodeRouting([route])
 const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(0x1000) }])
 const engine = new EvtchnEngine({ memory, vcpus: 1, notify: (vcpu: number) => void vcpu })
 const delivered: number = engine.setPending(1, 0)
+const store = new XenstoreServer({ domid: 1, ring: new Uint8Array(4096), notify: () => {} }).store
+const more: boolean = new XenstoreServer({
+  domid: 2,
+  ring: new Uint8Array(4096),
+  notify() {},
+  store,
+}).process()
 
 export function open(path: string): Vm | string {
   try {
@@ -25,7 +33,8 @@ export function open(path: string): Vm | string {
   } catch (e) {
     if (e instanceof KvmError || isKvmError(e)) return `${e.code} ${e.hint ?? ''}`
     if (e instanceof RoutingError || e instanceof GuestMemoryError) return e.message
+    if (e instanceof XenstoreError) return `${e.code} ${e.errno}`
     throw e
   }
 }
-export const used = [bytes.byteLength, delivered, typeof KvmEvtchn]
+export const used = [bytes.byteLength, delivered, typeof KvmEvtchn, more]

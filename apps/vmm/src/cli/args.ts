@@ -7,6 +7,7 @@ import {
   LIMITS,
   loadConfigFile,
   type PartialConfig,
+  parseCmdline,
   parseConsole,
   parseDelivery,
   parseIntIn,
@@ -125,7 +126,19 @@ function parseRun(r: ArgReader, cwd: string): Command {
         configFile = parsePath(f(a), r.value(a), cwd)
         break
       case '--image':
+      case '--kernel':
+        if (flags.image !== undefined)
+          throw new VmmError('usage', `run: more than one guest image ('${a}')`)
         flags.image = parsePath(f(a), r.value(a), cwd)
+        break
+      case '--initrd':
+        flags.initrd = parsePath(f(a), r.value(a), cwd)
+        break
+      case '--cmdline':
+        flags.cmdline = parseCmdline(f(a), r.value(a))
+        break
+      case '--no-reboot':
+        flags.noReboot = true
         break
       case '--vcpus':
         flags.vcpus = parseIntIn(f(a), r.value(a), LIMITS.vcpus.min, LIMITS.vcpus.max)

@@ -19,8 +19,14 @@ export interface XenVersion {
 
 /** Everything `tsvmm run` needs to start a VM. */
 export interface RunConfig {
-  /** Path of the guest ELF image. */
+  /** Path of the guest image: an ELF built like tools/guests, or a Linux bzImage. */
   image: string
+  /** A bzImage's initrd (an initramfs cpio). */
+  initrd?: string
+  /** A bzImage's kernel command line. */
+  cmdline: string
+  /** A guest reboot (i8042 reset, ACPI reset, triple fault) counts as a stop, exit 0. */
+  noReboot: boolean
   /** Number of vCPUs, each on its own thread. */
   vcpus: number
   /** Guest RAM in MiB, at guest physical address 0. */
@@ -62,10 +68,16 @@ export const DEFAULTS: Omit<RunConfig, 'image'> = {
   timeoutSec: 0,
   watchdogSec: 0,
   json: false,
+  cmdline: 'console=ttyS0',
+  noReboot: false,
 }
 
 const FIELDS = [
   'image',
+  'kernel',
+  'initrd',
+  'cmdline',
+  'noReboot',
   'vcpus',
   'memory',
   'xenVersion',
@@ -144,7 +156,7 @@ export const parseLogLevel = (src: Source, v: unknown): LogLevel =>
 /** `stdout`, `stderr`, `none` or `file:<path>` (relative paths resolve against `base`). */
 export function parseConsole(src: Source, v: unknown, base: string): ConsoleTarget {
   if (v === 'stdout' || v === 'stderr' || v === 'none') return v
-  if (typeof v === 'string' && v.startsWith('file:') && v.length > 5)
+  if (typeof v === 'string' && v.startsWith('file:') && v.length > 5 && !v.includes('\0'))
     return { file: resolve(base, v.slice(5)) }
   throw bad(src, "must be 'stdout', 'stderr', 'none' or 'file:<path>'", v)
 }
@@ -154,6 +166,13 @@ export function parsePath(src: Source, v: unknown, base: string): string {
   if (typeof v !== 'string' || v.trim() === '' || v.includes('\0'))
     throw bad(src, 'must be a file path', v)
   return resolve(base, v)
+}
+
+/** A kernel command line: printable ASCII on one line. */
+export function parseCmdline(src: Source, v: unknown): string {
+  if (typeof v !== 'string' || !/^[\x20-\x7e]*$/.test(v))
+    throw bad(src, 'must be a command line of printable ASCII', v)
+  return v
 }
 
 function parseBool(src: Source, v: unknown): boolean {
@@ -183,7 +202,19 @@ export function validateConfigObject(json: unknown, fileName: string): PartialCo
     const src: Source = { name: `config ${fileName}: field '${key}'` }
     switch (key as Field) {
       case 'image':
+      case 'kernel':
+        if (out.image !== undefined)
+          throw new VmmError('config', `config ${fileName}: give 'image' or 'kernel', not both`)
         out.image = parsePath(src, value, base)
+        break
+      case 'initrd':
+        out.initrd = parsePath(src, value, base)
+        break
+      case 'cmdline':
+        out.cmdline = parseCmdline(src, value)
+        break
+      case 'noReboot':
+        out.noReboot = parseBool(src, value)
         break
       case 'vcpus':
         if (typeof value !== 'number') throw bad(src, 'must be a number', value)

@@ -1,8 +1,10 @@
 // How `tsvmm run` shows a run: guest console lines, check results (text or JSON lines), tsvmm's
 // own log filtered by level, and the closing lines. All writes go through a Streams object so
 // tests can capture them.
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, openSync, type WriteStream } from 'node:fs'
+import { getSystemErrorMap } from 'node:util'
 import type { CheckResult } from '../devices/guest-protocol.js'
+import { VmmError } from '../errors.js'
 import type { MachineOutput, RunOutcome } from '../machine.js'
 import type { ConsoleTarget, LogLevel } from './config.js'
 
@@ -31,14 +33,26 @@ export function runOutput(
   options: { console: ConsoleTarget; logLevel: LogLevel; json: boolean; vcpus: number },
 ): MachineOutput & { close(): Promise<void> } {
   let file: WriteStream | undefined
-  if (typeof options.console === 'object')
-    file = createWriteStream(options.console.file, { flags: 'a' })
+  if (typeof options.console === 'object') {
+    const path = options.console.file
+    file = createWriteStream(path, { fd: openConsoleFile(path) })
+    // A write that fails later (a full disk) is reported once; the run goes on.
+    file.once('error', (e) => streams.stderr(`tsvmm: warn: console file ${path}: ${fsReason(e)}\n`))
+  }
   const prefix = (vcpu: number) => (options.vcpus > 1 ? `[vcpu${vcpu}] ` : '')
   return {
     console(vcpu, line) {
       const text = `${prefix(vcpu)}${line}\n`
       if (options.console === 'stdout') {
         if (options.json) streams.stdout(`${JSON.stringify({ type: 'console', vcpu, line })}\n`)
+        else streams.stdout(text)
+      } else if (options.console === 'stderr') streams.stderr(text)
+      else if (file !== undefined) file.write(text)
+    },
+    serial(line) {
+      const text = `${line}\n`
+      if (options.console === 'stdout') {
+        if (options.json) streams.stdout(`${JSON.stringify({ type: 'serial', line })}\n`)
         else streams.stdout(text)
       } else if (options.console === 'stderr') streams.stderr(text)
       else if (file !== undefined) file.write(text)
@@ -60,6 +74,24 @@ export function runOutput(
       })
     },
   }
+}
+
+// Opened before the VM is built, so that a path that cannot be written is a usage error (exit 2)
+// and not an 'error' event on a stream nobody listens to.
+function openConsoleFile(path: string): number {
+  try {
+    return openSync(path, 'a')
+  } catch (e) {
+    throw new VmmError('config', `console file ${path}: cannot open it: ${fsReason(e)}`)
+  }
+}
+
+/** "no such file or directory (ENOENT)" for a failed fs call. */
+function fsReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException
+  if (typeof err.errno !== 'number' || err.code === undefined) return String(err.message ?? e)
+  const text = getSystemErrorMap().get(err.errno)?.[1]
+  return text === undefined ? err.code : `${text} (${err.code})`
 }
 
 /** The closing lines of a run. */

@@ -9,7 +9,8 @@ A VMM for Xen HVM guests on Linux KVM, with Xen event channels in the kernel or 
 
 commands:
   caps [--json]          what this host's KVM offers for Xen guests, and what it cannot do
-  run <image> [options]  boot a guest image (an ELF built like tools/guests); see 'tsvmm help run'
+  run <image> [options]  boot a guest: an ELF built like tools/guests, or a Linux bzImage
+                         (--kernel, --initrd, --cmdline); see 'tsvmm help run'
   demo [options]         build-free demo: the demo guest in every delivery mode and width
   help [command]         this text, or a command's
 
@@ -22,9 +23,15 @@ config or image; 3 the VM failed (triple fault, timeout); 4 KVM missing or lacki
   run: `usage: tsvmm run [<image>] [options]
 
 options (flags override the config file, which overrides the defaults):
-  --config <file>        a JSON config: { "image", "vcpus", "memory", "xenVersion", "delivery",
-                         "console", "logLevel", "timeout", "watchdog", "json" }
+  --config <file>        a JSON config: { "image", "kernel", "initrd", "cmdline", "noReboot",
+                         "vcpus", "memory", "xenVersion", "delivery", "console", "logLevel",
+                         "timeout", "watchdog", "json" }
   --image <path>         the guest ELF image (or give it as the first argument)
+  --kernel <bzImage>     boot Linux (bzImage, 64-bit boot protocol) as a Xen HVM guest;
+                         its serial port (ttyS0) goes to the console; ACPI power-off ends the run
+  --initrd <cpio>        the initramfs for --kernel
+  --cmdline <text>       the kernel command line (default '${DEFAULTS.cmdline}')
+  --no-reboot            a guest reboot stops the VM with exit 0 (else it is exit 1)
   --vcpus <n>            vCPUs, each on its own thread (default ${DEFAULTS.vcpus}, max ${LIMITS.vcpus.max})
   --memory <size>        guest RAM: MiB, or 64M / 1G (default ${DEFAULTS.memoryMiB}M)
   --xen-version <x.y>    Xen version presented to the guest (default ${DEFAULTS.xenVersion.major}.${DEFAULTS.xenVersion.minor})

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads'
 import type { XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { PagingState } from '../boot/paging.js'
 import type { CheckResult } from '../devices/guest-protocol.js'
+import type { PlatformState } from '../devices/platform.js'
 
 /** What the main thread hands each vCPU worker. */
 export interface VcpuWorkerData {
@@ -23,6 +24,8 @@ export interface VcpuWorkerData {
   vcpus: number
   /** Log unhandled port and MMIO accesses. */
   debug: boolean
+  /** The PC platform devices (a Linux guest), shared by every vCPU thread. */
+  platform?: PlatformState
 }
 
 /** Int32 words shared by the machine and all vCPU threads. */
@@ -100,3 +103,5 @@ export type VcpuMessage =
   | HypercallCall
   | BackendCall
   | { t: 'exit'; vcpu: number; stop: VcpuStop }
+  /** A platform device stopped the machine: ACPI S5 or the i8042 reset line. */
+  | { t: 'platform'; vcpu: number; event: 'poweroff' | 'reset' }

@@ -4,8 +4,9 @@
 // go on from (triple fault, internal error) ends the loop with a message saying why.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { GuestMemory } from '@tsvmm/guest-memory'
-import { abi, Vcpu, Vm } from '@tsvmm/kvm-sys'
+import { abi, isKvmError, Vcpu, Vm } from '@tsvmm/kvm-sys'
 import { GUEST_PORT, readCheckResult } from '../devices/guest-protocol.js'
+import { platformBus } from '../devices/platform.js'
 import {
   CALL,
   CALL_STATE,
@@ -40,6 +41,20 @@ function run(): VcpuStop {
   const view = kvmRun.view
   const bytes = kvmRun.bytes
   const IO = abi.kvm_run.io
+  // The PC platform (a Linux guest): its devices answer their ports on this thread.
+  let platformEvent: 'poweroff' | 'reset' | undefined
+  const bus =
+    data.platform === undefined
+      ? undefined
+      : platformBus(data.platform, {
+          setIrq: (irq, level) => vm.irqLine(irq, level),
+          powerOff: () => {
+            platformEvent ??= 'poweroff'
+          },
+          reset: () => {
+            platformEvent ??= 'reset'
+          },
+        })
   let consoleBytes: number[] = []
   const flushConsole = () => {
     if (consoleBytes.length > 0) {
@@ -94,7 +109,15 @@ function run(): VcpuStop {
   for (;;) {
     if (shared[SHARED.STOP] !== 0) return { kind: 'stopped', why: 'stop flag' }
     if (shared[requestsAt] !== 0) serveRequests()
-    const reason = vcpu.run()
+    let reason: number
+    try {
+      reason = vcpu.run()
+    } catch (e) {
+      // An AP waiting for SIPI (mp_state UNINITIALIZED) that KVM woke without starting it, e.g.
+      // on INIT, returns EAGAIN: go back in, as QEMU's kvm_cpu_exec does.
+      if (isKvmError(e) && e.code === 'EAGAIN') continue
+      throw e
+    }
     shared[exitsAt] = ++exits
     switch (reason) {
       case abi.KVM_EXIT_IO: {
@@ -110,6 +133,26 @@ function run(): VcpuStop {
         const length = size * count
         if (offset + length > bytes.length)
           return { kind: 'error', message: 'kvm_run I/O data out of range' }
+        if (bus?.claims(p)) {
+          const sz = size as 1 | 2 | 4
+          for (let i = 0; i < count; i++) {
+            const at = offset + i * size
+            if (out) {
+              let v = 0
+              for (let b = 0; b < size; b++) v |= (bytes[at + b] ?? 0) << (8 * b)
+              bus.write(p, sz, v >>> 0)
+            } else {
+              const v = bus.read(p, sz)
+              for (let b = 0; b < size; b++) bytes[at + b] = (v >>> (8 * b)) & 0xff
+            }
+          }
+          if (platformEvent !== undefined) {
+            flushConsole()
+            post({ t: 'platform', vcpu: index, event: platformEvent })
+            return { kind: 'stopped', why: platformEvent }
+          }
+          break
+        }
         if (!out) {
           // Nothing is behind any port: reads float high, as on an empty ISA bus.
           bytes.fill(0xff, offset, offset + length)

@@ -5,6 +5,7 @@
 // main thread queues them and kicks the vCPU out of KVM_RUN to run them.
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import type { Vcpu, Vm, XenVcpuAttr } from '@tsvmm/kvm-sys'
+import type { PlatformState } from '../devices/platform.js'
 import {
   CALL,
   CALL_STATE,
@@ -88,8 +89,11 @@ export class VcpuThreads implements VcpuOps {
     return this.#running.size
   }
 
-  /** Starts one worker per vCPU. `debug`: they log unhandled port and MMIO accesses. */
-  start(events: VcpuThreadEvents, debug: boolean): void {
+  /**
+   * Starts one worker per vCPU. `debug`: they log unhandled port and MMIO accesses; `platform`:
+   * the PC devices a Linux guest drives, shared by every worker.
+   */
+  start(events: VcpuThreadEvents, debug: boolean, platform?: PlatformState): void {
     const url = new URL('./thread.js', import.meta.url)
     this.#started = true
     for (let i = 0; i < this.#vcpus.length; i++) {
@@ -106,6 +110,7 @@ export class VcpuThreads implements VcpuOps {
         requests: channel.port2,
         vcpus: this.#vcpus.length,
         debug,
+        ...(platform !== undefined && { platform }),
       }
       const w = new Worker(url, { workerData: data, transferList: [channel.port2] })
       this.#running.add(i)

@@ -23,6 +23,10 @@ export interface XenDomainOptions {
   /** false: KVM has no Xen HVM set-up (a guest that never uses Xen). */
   readonly xen: boolean
   readonly clock: EvtchnClock
+  /** The VM has the full in-kernel irqchip (a Linux guest): keep its legacy GSI routes. */
+  readonly irqchip?: 'split' | 'kernel'
+  /** KVM keeps runstate areas (KVM_XEN_HVM_CONFIG_RUNSTATE). */
+  readonly kvmRunstate?: boolean
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
   log(level: 'warn' | 'debug', message: string): void
@@ -38,7 +42,14 @@ export class XenDomain {
   readonly #backend: DeviceBackend
 
   constructor(o: XenDomainOptions) {
-    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.xen)
+    const clock = o.clock
+    this.#events = new XenEvents(o.vm, o.vcpus, o.memory, o.delivery, o.xen, {
+      kvmRunstate: o.kvmRunstate ?? false,
+      longMode: o.longMode,
+      irqchip: o.irqchip ?? 'split',
+      // The wall time at Xen system time 0: now minus the guest's pvclock time.
+      bootWallClockNs: () => BigInt(Date.now()) * 1_000_000n - BigInt(Math.round(clock.now())),
+    })
     this.#engine = new EvtchnEngine({
       memory: o.memory,
       vcpus: o.vcpus.count,
@@ -59,6 +70,8 @@ export class XenDomain {
       mapSharedInfo: (gpa) => events.mapSharedInfo(gpa),
       setCallbackVector: (v) => events.setCallbackVector(v),
       setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
+      setRunstateArea: (vcpu, gpa) => events.setRunstateArea(vcpu, gpa),
+      setVcpuTimeArea: (vcpu, gpa) => events.setVcpuTimeArea(vcpu, gpa),
       shutdown: (reason, vcpu) => o.shutdown(reason, vcpu),
       log: (m) => o.log('debug', m),
       bug: (m) => o.bug(m),

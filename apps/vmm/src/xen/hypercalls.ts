@@ -5,62 +5,25 @@
 // (yield, block, poll, shutdown) and set_timer_op; anything else is -ENOSYS.
 // Nothing a guest passes can throw out of here: every argument is copied through bounds checks.
 import type { GuestMemory } from '@tsvmm/guest-memory'
-import { XenErrno } from '@tsvmm/xen-evtchn'
+import {
+  DOMID_SELF,
+  HVM_PARAM,
+  HVMOP,
+  HYPERVISOR,
+  SCHEDOP,
+  SHUTDOWN,
+  VCPUOP,
+  XENMAPSPACE,
+  XENMEM,
+  XenErrno,
+} from '@tsvmm/xen-evtchn'
 import type { PagingState } from '../boot/paging.js'
 import { GuestCopy } from './guest-copy.js'
+import { type CallbackVia, HvmParams } from './hvm-params.js'
 import { xenVersionOp } from './version.js'
 
-/** Hypercall numbers (xen/include/public/xen.h). */
-export const HYPERCALL = {
-  memory_op: 12,
-  set_timer_op: 15,
-  xen_version: 17,
-  vcpu_op: 24,
-  sched_op: 29,
-  event_channel_op: 32,
-  hvm_op: 34,
-} as const
-
-/** Xen errno values (xen/include/public/errno.h), as @tsvmm/xen-evtchn defines them. */
-export const XEN_E = XenErrno
-
-const XENMEM_add_to_physmap = 7
-const XENMAPSPACE = {
-  shared_info: 0,
-  grant_table: 1,
-  gmfn: 2,
-  gmfn_range: 3,
-  gmfn_foreign: 4,
-  dev_mmio: 5,
-}
-const HVMOP = {
-  set_param: 0,
-  get_param: 1,
-  pagetable_dying: 9,
-  set_evtchn_upcall_vector: 23,
-} as const
-const HVM_PARAM_CALLBACK_IRQ = 0
-const HVM_PARAM_CALLBACK_TYPE_VECTOR = 2n
-const VCPUOP = { is_up: 3, register_vcpu_info: 10 } as const
-const SCHEDOP = {
-  yield: 0,
-  block: 1,
-  shutdown: 2,
-  poll: 3,
-  remote_shutdown: 4,
-  shutdown_code: 5,
-} as const
-/** SHUTDOWN_* reasons (xen/include/public/sched.h). */
-export const SHUTDOWN = {
-  poweroff: 0,
-  reboot: 1,
-  suspend: 2,
-  crash: 3,
-  watchdog: 4,
-  soft_reset: 5,
-} as const
-/** DOMID_SELF. */
-export const DOMID_SELF = 0x7ff0
+/** Sizes of struct vcpu_runstate_info and struct vcpu_time_info (vcpu.h). */
+const [RUNSTATE_INFO_SIZE, VCPU_TIME_INFO_SIZE] = [48, 32]
 /** Xen refuses to poll more than this many ports at once (do_poll). */
 const MAX_POLL_PORTS = 128
 /** The largest EVTCHNOP argument (evtchn_status). */
@@ -105,8 +68,12 @@ export interface XenPlatformHost {
   readonly events: EventChannels
   /** Maps shared_info at `gpa` (page-aligned, inside RAM): 0 or a negative errno. */
   mapSharedInfo(gpa: number): number
-  /** HVM_PARAM_CALLBACK_IRQ of the vector type; 0 turns the callback off. */
+  /** HVM_PARAM.CALLBACK_IRQ of the vector type; 0 turns the callback off. */
   setCallbackVector(vector: number): void
+  /** VCPUOP_register_runstate_memory_area, translated: 0 or a negative errno. */
+  setRunstateArea(vcpu: number, gpa: number): number
+  /** VCPUOP_register_vcpu_time_memory_area, translated: 0 or a negative errno. */
+  setVcpuTimeArea(vcpu: number, gpa: number): number
   /** HVMOP_set_evtchn_upcall_vector for `vcpu` (vector 0x10-0xff). */
   setUpcallVector(vcpu: number, vector: number): void
   /** The guest asked to stop the domain (SCHEDOP_shutdown). */
@@ -131,16 +98,16 @@ const ERR = (e: number) => -e
  */
 export class XenPlatform {
   readonly #host: XenPlatformHost
-  #callbackIrq = 0n
+  readonly #params = new HvmParams()
   readonly #shutdownCode: number[] = []
 
   constructor(host: XenPlatformHost) {
     this.#host = host
   }
 
-  /** HVM_PARAM_CALLBACK_IRQ as the guest last set it. */
+  /** HVM_PARAM.CALLBACK_IRQ as the guest last set it. */
   get callbackIrq(): bigint {
-    return this.#callbackIrq
+    return this.#params.get(0) as bigint
   }
 
   /** The calling vCPU's view of guest memory (copy_from_guest, copy_to_guest). */
@@ -158,19 +125,19 @@ export class XenPlatform {
       this.#host.bug(
         `hypercall ${exit.input} (${exit.params[0] ?? 0n}) from vCPU ${ctx.vcpu} threw: ${String(e)}`,
       )
-      return ERR(XEN_E.EFAULT)
+      return ERR(XenErrno.EFAULT)
     }
   }
 
   #dispatch(exit: HypercallExit, ctx: HypercallContext): number {
     // Xen refuses hypercalls from guest user mode (hvm_hypercall: -EPERM for CPL > 0).
-    if (exit.cpl !== 0) return ERR(XEN_E.EPERM)
+    if (exit.cpl !== 0) return ERR(XenErrno.EPERM)
     const p = (i: number) => exit.params[i] ?? 0n
     const width = exit.longMode ? 64n : 32n
     const arg = (i: number) => BigInt.asUintN(Number(width), p(i))
-    if (exit.input > 0xffffn) return ERR(XEN_E.ENOSYS)
+    if (exit.input > 0xffffn) return ERR(XenErrno.ENOSYS)
     switch (Number(exit.input)) {
-      case HYPERCALL.xen_version:
+      case HYPERVISOR.xen_version:
         return xenVersionOp(
           this.#guest(ctx),
           this.#host.xenVersion,
@@ -178,20 +145,20 @@ export class XenPlatform {
           arg(1),
           exit.longMode,
         )
-      case HYPERCALL.memory_op:
+      case HYPERVISOR.memory_op:
         return this.#memoryOp(Number(BigInt.asUintN(32, p(0))), arg(1), exit, ctx)
-      case HYPERCALL.hvm_op:
+      case HYPERVISOR.hvm_op:
         return this.#hvmOp(Number(BigInt.asUintN(32, p(0))), arg(1), ctx)
-      case HYPERCALL.vcpu_op:
+      case HYPERVISOR.vcpu_op:
         return this.#vcpuOp(Number(BigInt.asUintN(32, p(0))), BigInt.asUintN(32, p(1)), arg(2), ctx)
-      case HYPERCALL.event_channel_op: {
+      case HYPERVISOR.event_channel_op: {
         const gpa = this.#guest(ctx).argGpa(arg(1), EVTCHN_ARG_MAX)
-        if (gpa === null) return ERR(XEN_E.EFAULT)
+        if (gpa === null) return ERR(XenErrno.EFAULT)
         return this.#host.events.hypercall(BigInt.asUintN(32, p(0)), gpa, ctx.vcpu)
       }
-      case HYPERCALL.sched_op:
+      case HYPERVISOR.sched_op:
         return this.#schedOp(Number(BigInt.asUintN(32, p(0))), arg(1), exit, ctx)
-      case HYPERCALL.set_timer_op: {
+      case HYPERVISOR.set_timer_op: {
         // The compat ABI passes the 64-bit timeout in two registers.
         const t = exit.longMode
           ? p(0)
@@ -200,7 +167,7 @@ export class XenPlatform {
       }
       default:
         this.#host.log?.(`hypercall ${exit.input} from vCPU ${ctx.vcpu}: -ENOSYS`)
-        return ERR(XEN_E.ENOSYS)
+        return ERR(XenErrno.ENOSYS)
     }
   }
 
@@ -208,37 +175,37 @@ export class XenPlatform {
     return domid === DOMID_SELF || domid === this.#host.domid
   }
 
-  // XENMEM_add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
+  // XENMEM.add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
   #memoryOp(cmd: number, argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
     // The low bits are the command; the rest is a continuation start extent.
-    if ((cmd & 0x3f) !== XENMEM_add_to_physmap || cmd >>> 6 !== 0) return ERR(XEN_E.ENOSYS)
+    if ((cmd & 0x3f) !== XENMEM.add_to_physmap || cmd >>> 6 !== 0) return ERR(XenErrno.ENOSYS)
     // struct xen_add_to_physmap: domid u16, size u16, space u32, idx xen_ulong_t, gpfn xen_pfn_t
     const size = exit.longMode ? 24 : 16
     const a = this.#guest(ctx).read(argVa, size)
-    if (a === null) return ERR(XEN_E.EFAULT)
+    if (a === null) return ERR(XenErrno.EFAULT)
     const domid = a.getUint16(0, true)
     const space = a.getUint32(4, true)
     const idx = exit.longMode ? a.getBigUint64(8, true) : BigInt(a.getUint32(8, true))
     const gpfn = exit.longMode ? a.getBigUint64(16, true) : BigInt(a.getUint32(12, true))
-    if (!this.#isSelf(domid)) return ERR(XEN_E.ESRCH)
+    if (!this.#isSelf(domid)) return ERR(XenErrno.ESRCH)
     switch (space) {
       case XENMAPSPACE.shared_info: {
-        if (idx !== 0n) return ERR(XEN_E.EINVAL)
+        if (idx !== 0n) return ERR(XenErrno.EINVAL)
         const gpa = gpfn << 12n
         // shared_info lives in guest RAM here: tsvmm has no overlay pages to map elsewhere.
         if (gpa > BigInt(Number.MAX_SAFE_INTEGER) || !this.#host.memory.contains(Number(gpa), 4096))
-          return ERR(XEN_E.EINVAL)
+          return ERR(XenErrno.EINVAL)
         return this.#host.mapSharedInfo(Number(gpa))
       }
       case XENMAPSPACE.grant_table:
       case XENMAPSPACE.gmfn:
       case XENMAPSPACE.gmfn_range:
-        return ERR(XEN_E.EOPNOTSUPP)
+        return ERR(XenErrno.EOPNOTSUPP)
       case XENMAPSPACE.gmfn_foreign:
       case XENMAPSPACE.dev_mmio:
-        return ERR(XEN_E.EPERM)
+        return ERR(XenErrno.EPERM)
       default:
-        return ERR(XEN_E.EINVAL)
+        return ERR(XenErrno.EINVAL)
     }
   }
 
@@ -249,57 +216,79 @@ export class XenPlatform {
       case HVMOP.get_param: {
         // struct xen_hvm_param: domid u16, index u32 @4, value u64 @8 (16 bytes in both ABIs)
         const a = this.#guest(ctx).read(argVa, 16)
-        if (a === null) return ERR(XEN_E.EFAULT)
-        if (!this.#isSelf(a.getUint16(0, true))) return ERR(XEN_E.ESRCH)
-        if (a.getUint32(4, true) !== HVM_PARAM_CALLBACK_IRQ) return ERR(XEN_E.ENOSYS)
+        if (a === null) return ERR(XenErrno.EFAULT)
+        if (!this.#isSelf(a.getUint16(0, true))) return ERR(XenErrno.ESRCH)
+        const index = a.getUint32(4, true)
         if (op === HVMOP.get_param) {
+          const value = this.#params.get(index)
+          if (typeof value === 'number') return value
           const out = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + 16))
-          new DataView(out.buffer).setBigUint64(8, this.#callbackIrq, true)
-          return this.#guest(ctx).write(argVa, out) ? 0 : ERR(XEN_E.EFAULT)
+          new DataView(out.buffer).setBigUint64(8, value, true)
+          return this.#guest(ctx).write(argVa, out) ? 0 : ERR(XenErrno.EFAULT)
         }
-        return this.#setCallbackIrq(a.getBigUint64(8, true))
+        const via = this.#params.set(index, a.getBigUint64(8, true))
+        if (typeof via === 'number') return via
+        this.#applyCallback(via)
+        return 0
       }
       case HVMOP.set_evtchn_upcall_vector: {
         // struct xen_hvm_evtchn_upcall_vector: vcpu u32, vector u8 (8 bytes)
         const a = this.#guest(ctx).read(argVa, 8)
-        if (a === null) return ERR(XEN_E.EFAULT)
+        if (a === null) return ERR(XenErrno.EFAULT)
         const vcpu = a.getUint32(0, true)
         const vector = a.getUint8(4)
-        if (vector < 0x10) return ERR(XEN_E.EINVAL)
-        if (vcpu >= this.#host.vcpus) return ERR(XEN_E.ENOENT)
+        if (vector < 0x10) return ERR(XenErrno.EINVAL)
+        if (vcpu >= this.#host.vcpus) return ERR(XenErrno.ENOENT)
         this.#host.setUpcallVector(vcpu, vector)
         return 0
       }
       default:
-        return ERR(XEN_E.ENOSYS)
+        return ERR(XenErrno.ENOSYS)
     }
   }
 
-  // hvm_set_callback_via: only the vector type is emulated; 0 turns delivery off.
-  #setCallbackIrq(value: bigint): number {
-    const type = value >> 56n
-    if (value === 0n) {
-      this.#callbackIrq = 0n
-      this.#host.setCallbackVector(0)
-      return 0
-    }
-    if (type !== HVM_PARAM_CALLBACK_TYPE_VECTOR) return ERR(XEN_E.EINVAL)
-    const vector = Number(value & 0xffn)
-    if (vector < 0x10) return ERR(XEN_E.EINVAL)
-    this.#callbackIrq = value
-    this.#host.setCallbackVector(vector)
-    return 0
+  // hvm_set_callback_via: the vector type is delivered, 0 turns it off; a GSI or PCI INTx is
+  // stored only (hvm-params.ts says why) and leaves the vector delivery as it was.
+  #applyCallback(via: CallbackVia): void {
+    if (via.type === 'vector') this.#host.setCallbackVector(via.vector)
+    else if (via.type === 'off') this.#host.setCallbackVector(0)
+    else this.#host.log?.(`HVM_PARAM_CALLBACK_IRQ ${via.type}: stored, not delivered through`)
   }
 
   // do_vcpu_op (xen/common/domain.c): the target vCPU must exist first.
   #vcpuOp(cmd: number, vcpuId: bigint, argVa: bigint, ctx: HypercallContext): number {
-    if (vcpuId >= BigInt(this.#host.vcpus)) return ERR(XEN_E.ENOENT)
+    if (vcpuId >= BigInt(this.#host.vcpus)) return ERR(XenErrno.ENOENT)
     const vcpu = Number(vcpuId)
     if (cmd === VCPUOP.is_up) return 1
+    if (cmd === VCPUOP.register_runstate_memory_area)
+      return this.#guestArea(ctx, argVa, RUNSTATE_INFO_SIZE, (gpa) =>
+        this.#host.setRunstateArea(vcpu, gpa),
+      )
+    if (cmd === VCPUOP.register_vcpu_time_memory_area)
+      return this.#guestArea(ctx, argVa, VCPU_TIME_INFO_SIZE, (gpa) =>
+        this.#host.setVcpuTimeArea(vcpu, gpa),
+      )
     const gpa = this.#guest(ctx).argGpa(argVa, VCPU_ARG_MAX)
     // Commands without an argument (stop timers) must not fail on a NULL pointer.
     // register_vcpu_info reaches KVM through the engine's observer (the kernel offload).
     return this.#host.events.vcpuOp(cmd, vcpu, gpa ?? Number.MAX_SAFE_INTEGER, ctx.vcpu)
+  }
+
+  // The runstate and time areas are registered by guest virtual address (a union of handle,
+  // pointer and u64); Xen keeps the virtual address, KVM wants a physical one, so it is
+  // translated now, as QEMU's xen-emu.c does (vcpuop_register_runstate_info).
+  #guestArea(
+    ctx: HypercallContext,
+    argVa: bigint,
+    size: number,
+    register: (gpa: number) => number,
+  ): number {
+    const guest = this.#guest(ctx)
+    const a = guest.read(argVa, 8)
+    if (a === null) return ERR(XenErrno.EFAULT)
+    const gpa = guest.argGpa(a.getBigUint64(0, true), size)
+    if (gpa === null || !this.#host.memory.contains(gpa, size)) return ERR(XenErrno.EFAULT)
+    return register(gpa)
   }
 
   // do_sched_op (xen/common/sched/core.c)
@@ -312,32 +301,32 @@ export class XenPlatform {
         return 0
       case SCHEDOP.shutdown: {
         const a = this.#guest(ctx).read(argVa, 4)
-        if (a === null) return ERR(XEN_E.EFAULT)
+        if (a === null) return ERR(XenErrno.EFAULT)
         const reason = a.getUint32(0, true)
-        if (reason > SHUTDOWN.soft_reset) return ERR(XEN_E.EINVAL)
+        if (reason > SHUTDOWN.soft_reset) return ERR(XenErrno.EINVAL)
         this.#host.shutdown(reason, ctx.vcpu)
         return 0
       }
       case SCHEDOP.remote_shutdown: {
         // struct sched_remote_shutdown: domid u16, reason u32 @4
         const a = this.#guest(ctx).read(argVa, 8)
-        if (a === null) return ERR(XEN_E.EFAULT)
-        if (!this.#isSelf(a.getUint16(0, true))) return ERR(XEN_E.ESRCH)
+        if (a === null) return ERR(XenErrno.EFAULT)
+        if (!this.#isSelf(a.getUint16(0, true))) return ERR(XenErrno.ESRCH)
         const reason = a.getUint32(4, true)
-        if (reason > SHUTDOWN.soft_reset) return ERR(XEN_E.EINVAL)
+        if (reason > SHUTDOWN.soft_reset) return ERR(XenErrno.EINVAL)
         this.#host.shutdown(reason, ctx.vcpu)
         return 0
       }
       case SCHEDOP.shutdown_code: {
         const a = this.#guest(ctx).read(argVa, 4)
-        if (a === null) return ERR(XEN_E.EFAULT)
+        if (a === null) return ERR(XenErrno.EFAULT)
         this.#shutdownCode[0] = a.getUint32(0, true)
         return 0
       }
       case SCHEDOP.poll:
         return this.#poll(argVa, exit, ctx)
       default:
-        return ERR(XEN_E.ENOSYS)
+        return ERR(XenErrno.ENOSYS)
     }
   }
 
@@ -346,15 +335,16 @@ export class XenPlatform {
   #poll(argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
     // struct sched_poll: ports handle, nr_ports u32, timeout u64 (24 bytes; 16 in compat)
     const a = this.#guest(ctx).read(argVa, exit.longMode ? 24 : 16)
-    if (a === null) return ERR(XEN_E.EFAULT)
+    if (a === null) return ERR(XenErrno.EFAULT)
     const portsVa = exit.longMode ? a.getBigUint64(0, true) : BigInt(a.getUint32(0, true))
     const nr = a.getUint32(exit.longMode ? 8 : 4, true)
-    if (nr > MAX_POLL_PORTS) return ERR(XEN_E.EINVAL)
+    if (nr > MAX_POLL_PORTS) return ERR(XenErrno.EINVAL)
     if (nr === 0) return 0
     const ports = this.#guest(ctx).read(portsVa, nr * 4)
-    if (ports === null) return ERR(XEN_E.EFAULT)
+    if (ports === null) return ERR(XenErrno.EFAULT)
     const limit = this.#host.events.geometry.portLimit
-    for (let i = 0; i < nr; i++) if (ports.getUint32(i * 4, true) >= limit) return ERR(XEN_E.EINVAL)
+    for (let i = 0; i < nr; i++)
+      if (ports.getUint32(i * 4, true) >= limit) return ERR(XenErrno.EINVAL)
     return 0
   }
 }

@@ -1,30 +1,8 @@
 // XENVER_* (do_xen_version, xen/common/kernel.c): the version, build strings and features tsvmm
 // presents. HVM guests see virt_start 0 and the features an HVM guest with a callback vector uses.
-import { XenErrno } from '@tsvmm/xen-evtchn'
+import { XENFEAT, XENVER, XenErrno } from '@tsvmm/xen-evtchn'
 import type { GuestCopy } from './guest-copy.js'
 
-/** XENVER_* commands (xen/include/public/version.h). */
-const XENVER = {
-  version: 0,
-  extraversion: 1,
-  compile_info: 2,
-  capabilities: 3,
-  changeset: 4,
-  platform_parameters: 5,
-  get_features: 6,
-  pagesize: 7,
-  guest_handle: 8,
-  commandline: 9,
-} as const
-/** XENFEAT_* bits offered in submap 0. */
-const XENFEAT = {
-  writable_page_tables: 0,
-  writable_descriptor_tables: 1,
-  auto_translated_physmap: 2,
-  supervisor_mode_kernel: 3,
-  hvm_callback_vector: 8,
-  hvm_safe_pvclock: 9,
-} as const
 const EFAULT = -XenErrno.EFAULT
 
 /** xen_version(`cmd`, `argVa`) for a guest presented Xen `xenVersion` (major << 16 | minor). */

@@ -68,8 +68,42 @@ describe('tsvmm command line', () => {
         timeoutSec: 60,
         watchdogSec: 10,
         json: true,
+        cmdline: 'console=ttyS0',
+        noReboot: false,
       },
     })
+  })
+
+  it('parses the Linux flags: --kernel, --initrd, --cmdline, --no-reboot, and the config fields', () => {
+    const c = parse(
+      'run',
+      '--kernel',
+      'bz',
+      '--initrd=rd.cpio',
+      '--cmdline',
+      'console=ttyS0 panic=-1',
+      '--no-reboot',
+    )
+    expect(c.kind === 'run' && c.config).toMatchObject({
+      image: join(cwd, 'bz'),
+      initrd: join(cwd, 'rd.cpio'),
+      cmdline: 'console=ttyS0 panic=-1',
+      noReboot: true,
+    })
+    expect(() => parse('run', '--kernel', 'bz', '--image', 'g.elf')).toThrow(
+      /more than one guest image/,
+    )
+    expect(() => parse('run', '--kernel', 'bz', '--cmdline', 'a\nb')).toThrow(/printable ASCII/)
+    const f = join(cwd, 'linux.json')
+    writeFileSync(
+      f,
+      JSON.stringify({ kernel: 'bz', initrd: 'rd', cmdline: 'quiet', noReboot: true }),
+    )
+    expect(parse('run', '--config', f)).toMatchObject({
+      config: { image: join(cwd, 'bz'), initrd: join(cwd, 'rd'), cmdline: 'quiet', noReboot: true },
+    })
+    writeFileSync(f, JSON.stringify({ kernel: 'bz', image: 'g.elf' }))
+    expect(() => parse('run', '--config', f)).toThrow(/not both/)
   })
 
   it('takes a config file and lets flags override it', () => {

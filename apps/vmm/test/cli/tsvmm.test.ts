@@ -64,4 +64,36 @@ describe('tsvmm', () => {
     expect(tooBig.stderr).toMatch(/needs memory up to 0x900000 but the VM has 4 MiB/)
     expect(tooBig.code).toBe(2)
   })
+
+  // issue 12 item 1: an unopenable console file was an unhandled 'error' event and exit 1.
+  it('a console file that cannot be opened: one line naming it and why, exit code 2', async () => {
+    const image = join(dir, 'ok.elf')
+    writeFileSync(image, buildElf({}))
+    const missing = await tsvmm('run', image, '--console', 'file:/nonexistent/x.log')
+    expect(missing.stderr).toBe(
+      'tsvmm: console file /nonexistent/x.log: cannot open it: no such file or directory (ENOENT)\n',
+    )
+    expect(missing.code).toBe(2)
+    const folder = await tsvmm('run', image, '--console', `file:${dir}`)
+    expect(folder.stderr).toBe(
+      `tsvmm: console file ${dir}: cannot open it: illegal operation on a directory (EISDIR)\n`,
+    )
+    expect(folder.code).toBe(2)
+    // The same from the config file's console field.
+    const f = join(dir, 'console.json')
+    writeFileSync(f, JSON.stringify({ image, console: 'file:/nonexistent/x.log' }))
+    const fromConfig = await tsvmm('run', '--config', f)
+    expect(fromConfig.stderr).toMatch(
+      /^tsvmm: console file \/nonexistent\/x\.log: cannot open it: .*\(ENOENT\)\n$/,
+    )
+    expect(fromConfig.code).toBe(2)
+    // It no longer hides other errors: a garbage image still exits 2, with a usable console file.
+    const junk = join(dir, 'junk2.elf')
+    writeFileSync(junk, 'not an ELF file at all, just some text to fail on..............')
+    const bad = await tsvmm('run', junk, '--console', `file:${join(dir, 'console.log')}`)
+    expect(bad.stderr).toMatch(/not an ELF file \(bad magic\)/)
+    expect(bad.code).toBe(2)
+    const both = await tsvmm('run', junk, '--console', 'file:/nonexistent/x.log')
+    expect(both.code).toBe(2)
+  })
 })

@@ -1,0 +1,20 @@
+#!/bin/busybox sh
+# /init of the tsvmm Linux test initramfs: report what the Xen HVM boot did, then power off.
+# Every report line starts with a TSVMM- marker so the tests read the serial log by markers only.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /proc /sys /dev
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "TSVMM-INIT uptime $(cut -d' ' -f1 /proc/uptime)"
+echo "TSVMM-HYPERVISOR $(cat /sys/hypervisor/type 2>/dev/null) $(cat /sys/hypervisor/version/major 2>/dev/null).$(cat /sys/hypervisor/version/minor 2>/dev/null)"
+echo "TSVMM-CPUS $(grep -c ^processor /proc/cpuinfo)"
+dmesg | grep -i -E 'xen|smp: |clocksource|hypervisor|paravirt' | sed 's/^/TSVMM-DMESG /'
+# Let both CPUs take some timer and IPI interrupts before they are counted.
+for i in 1 2 3 4 5 6 7 8; do taskset -c $((i % 2)) true 2>/dev/null; sleep 0.05; done
+echo TSVMM-INTERRUPTS-BEGIN
+cat /proc/interrupts
+echo TSVMM-INTERRUPTS-END
+echo TSVMM-DONE
+poweroff -f
