@@ -4,15 +4,7 @@
 // timeout, the watchdog) or on a VM failure, and reports what happened with an exit code.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import type { Kvm, Vm } from '@tsvmm/kvm-sys'
-import {
-  buildVm,
-  engineClock,
-  GUEST_DOMID,
-  kvmFailure,
-  type VmSpec,
-  xenVersionWord,
-} from './builder.js'
-import type { LogLevel, RunConfig } from './cli/config.js'
+import { buildVm, engineClock, GUEST_DOMID, kvmFailure, xenVersionWord } from './builder.js'
 import {
   type CheckResult,
   ConsoleLines,
@@ -21,6 +13,7 @@ import {
 } from './devices/guest-protocol.js'
 import { createPlatformState, type PlatformState, serialReader } from './devices/platform.js'
 import { EXIT, type ExitCode, VmmError } from './errors.js'
+import type { MachineOptions, MachineOutput, RunOutcome } from './machine-api.js'
 import {
   guestShutdownStop,
   platformStop,
@@ -35,45 +28,8 @@ import { XenDomain } from './xen/domain.js'
 import type { ActiveDelivery } from './xen/events.js'
 import { resultToRax } from './xen/hypercalls.js'
 
+export type { MachineOptions, MachineOutput, RunOutcome } from './machine-api.js'
 export type { StopReason } from './stop-reasons.js'
-
-/** What a run ended with. */
-export interface RunOutcome {
-  exitCode: ExitCode
-  reason: StopReason
-  /** One line saying why the VM stopped. */
-  message: string
-  delivery: ActiveDelivery
-  width: 64 | 32
-  results: CheckResult[]
-  passed: number
-  failed: number
-  /** Exceptions inside tsvmm's hypercall handlers (each a tsvmm bug; the guest got -EFAULT). */
-  vmmBugs: number
-  /** Exits to userspace, all vCPUs. */
-  exits: number
-  /** From starting the vCPU threads to the stop decision. */
-  runMs: number
-  /** Exits and time from `measureAfterMs` to the stop, when that was asked for (the bench). */
-  window?: { exits: number; ms: number }
-}
-
-/** Where a machine's output goes. */
-export interface MachineOutput {
-  console(vcpu: number, line: string): void
-  /** A line from the guest's serial port (a Linux guest's ttyS0). */
-  serial(line: string): void
-  result(result: CheckResult): void
-  log(level: LogLevel, message: string): void
-}
-
-/** A run's configuration plus knobs for tests and the bench. */
-export interface MachineOptions extends RunConfig, Omit<VmSpec, 'cmdline' | 'initrd'> {
-  /** Stop (successfully) after this long: the bench's run. */
-  durationMs?: number
-  /** Start counting exits for {@link RunOutcome.window} this long after the start (a warm-up). */
-  measureAfterMs?: number
-}
 
 /** Results kept for the outcome (all are printed and counted). */
 const MAX_KEPT_RESULTS = 10_000

@@ -16,7 +16,8 @@ import {
   VCPU_INFO_SIZE,
   VIRQ,
 } from './layout.js'
-import { type BackendHandler, type Deliver, type PortRecord, PortTable } from './ports.js'
+import type { BackendHandler, Deliver, PortRecord } from './port-records.js'
+import { PortTable } from './ports.js'
 import {
   type EvtchnSnapshot,
   SNAPSHOT_FORMAT,

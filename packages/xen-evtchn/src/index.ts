@@ -44,7 +44,7 @@ export {
   XENMEM,
   XENVER,
 } from './layout.js'
-export type { BackendHandler, Deliver, PortRecord, PortStatus } from './ports.js'
+export type { BackendHandler, Deliver, PortRecord, PortStatus } from './port-records.js'
 export {
   type EvtchnSnapshot,
   SNAPSHOT_FORMAT,

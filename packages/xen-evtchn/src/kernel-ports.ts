@@ -9,7 +9,7 @@
 //   - each vCPU's VIRQ_TIMER port: KVM_XEN_VCPU_ATTR_TYPE_TIMER, so set_timer_op and singleshot
 //     timers run in the kernel.
 import { DOMID_BACKEND, EVTCHNSTAT, VIRQ } from './layout.js'
-import type { PortRecord } from './ports.js'
+import type { PortRecord } from './port-records.js'
 
 /** A guest send on `sendPort` the kernel handles: it raises `port` on Xen vCPU `vcpu`. */
 export interface KernelSend {

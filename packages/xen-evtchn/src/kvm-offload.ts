@@ -1,5 +1,5 @@
 // Kernel offload of event channel delivery: the one owner of everything KVM knows about a
-// domain's event channels (the only file that imports @tsvmm/kvm-sys's root). When KVM
+// domain's event channels (it and kvm-backends.ts alone import @tsvmm/kvm-sys's root). When KVM
 // advertises KVM_XEN_HVM_CONFIG_EVTCHN_2LEVEL and EVTCHN_SEND, the kernel is given shared_info,
 // each vCPU's vcpu_info and Xen vCPU id, and the upcall vectors, and then:
 //   - VMM -> guest deliveries go through KVM_XEN_HVM_EVTCHN_SEND (the kernel injects the upcall);
@@ -11,12 +11,13 @@
 // could block for ever. The port table stays in the engine; without those capabilities everything
 // goes through it. The guest's memory ends up the same either way (the KVM suites check it).
 import { RoutingTable } from '@tsvmm/irq-routing'
-import { abi, EventFd, isKvmError, type Vcpu, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
+import { abi, type EventFd, isKvmError, type Vcpu, type Vm, type XenVcpuAttr } from '@tsvmm/kvm-sys'
 import type { EvtchnEngine } from './engine.js'
 import { EvtchnError, XenErrno } from './errno.js'
 import { KernelPorts, type KernelSend } from './kernel-ports.js'
-import { EVTCHNSTAT, PAGE_SIZE } from './layout.js'
-import type { BackendHandler } from './ports.js'
+import { deassignEvtchn, KernelBackends } from './kvm-backends.js'
+import { PAGE_SIZE } from './layout.js'
+import type { BackendHandler } from './port-records.js'
 
 /**
  * The VMM's vCPUs as the offload reaches them. A threaded VMM queues `setAttr` for the vCPU's own
@@ -62,21 +63,13 @@ export interface KvmEvtchnOptions {
   /** Deliver in the kernel (default: when the flags allow it). true where they do not: EINVAL. */
   kernel?: boolean
   /**
-   * With delivery in userspace, still give KVM the guest width and each vcpu_info so that it
-   * keeps the guest's pvclock current (default false).
+   * With delivery in userspace, still give KVM the guest width, each vcpu_info and the VM-wide
+   * upcall vector, so that it keeps the guest's pvclock current and injects the callback vector
+   * while upcall_pending is set (default false).
    */
   pvclock?: boolean
   /** Kernel errors while keeping the kernel in step (the engine keeps serving). */
   onError?: (error: unknown) => void
-}
-
-interface Backend {
-  /** Guest -> backend: the kernel signals it on the guest's EVTCHNOP_send (kernel mode). */
-  sendFd: EventFd | null
-  /** Backend -> guest: writing it raises the port (an irqfd, or drained by pollBackends). */
-  notifyFd: EventFd
-  /** Its XEN_EVTCHN route (kernel mode), else -1. */
-  gsi: number
 }
 
 /** Whether KVM with these KVM_CAP_XEN_HVM flags can deliver 2-level events itself. */
@@ -98,10 +91,9 @@ export class KvmEvtchn {
   readonly #vm: Vm
   readonly #vcpus: VcpuPort
   readonly #tellsKvm: boolean
-  readonly #routing: RoutingTable | null
   readonly #onError: (e: unknown) => void
   readonly #ports: KernelPorts
-  readonly #backends = new Map<number, Backend>()
+  readonly #backends: KernelBackends
   readonly #sendArg = { port: 0, vcpu: 0 }
 
   constructor(options: KvmEvtchnOptions) {
@@ -121,7 +113,12 @@ export class KvmEvtchn {
       throw new EvtchnError('EINVAL', 'KvmEvtchn', 'KVM cannot deliver 2-level events itself')
     this.inKernel = options.kernel ?? kernelCanDeliver(flags)
     this.#tellsKvm = this.inKernel || options.pvclock === true
-    this.#routing = this.inKernel ? (options.routing ?? new RoutingTable(vm)) : null
+    this.#backends = new KernelBackends(
+      vm,
+      this.inKernel ? (options.routing ?? new RoutingTable(vm)) : null,
+      (v) => vcpus.apicId(v),
+      this.#onError,
+    )
     this.#ports = new KernelPorts(this.#kernelTarget(), vcpus.count, engine.domid)
     engine.observe({
       portsChanged: () => this.#sync(),
@@ -174,7 +171,8 @@ export class KvmEvtchn {
    */
   setUpcallVector(vector: number): void {
     checkVector(vector)
-    if (this.inKernel) this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
+    // With `pvclock` too: KVM then injects it on entry while vcpu_info's upcall_pending is set.
+    if (this.#tellsKvm) this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
   }
 
   /** A vCPU's own upcall vector (HVMOP_set_evtchn_upcall_vector), edge-triggered. */
@@ -217,12 +215,12 @@ export class KvmEvtchn {
    * no backend.
    */
   backendNotifyFd(port: number): EventFd | null {
-    return this.#backends.get(port)?.notifyFd ?? null
+    return this.#backends.notifyFd(port)
   }
 
   /** The eventfd the kernel signals when the guest sends on backend port `port`, or null. */
   backendSendFd(port: number): EventFd | null {
-    return this.#backends.get(port)?.sendFd ?? null
+    return this.#backends.sendFd(port)
   }
 
   /**
@@ -232,27 +230,14 @@ export class KvmEvtchn {
    * Call it from the VMM's loop.
    */
   pollBackends(): number {
-    let n = 0
-    for (const [port, b] of this.#backends) {
-      try {
-        if (b.gsi < 0 && (b.notifyFd.read() ?? 0n) > 0n)
-          this.engine.setPending(port, this.engine.portInfo(port).vcpu)
-        if (b.sendFd === null || b.sendFd.read() === null) continue
-      } catch (e) {
-        this.#onError(e)
-        continue
-      }
-      this.engine.guestSend(port)
-      n++
-    }
-    return n
+    return this.#backends.poll(this.engine)
   }
 
   /** Releases the kernel resources (eventfds, routes, port assignments). */
   close(): void {
     this.engine.observe(null)
     this.#ports.clear()
-    for (const port of [...this.#backends.keys()]) this.#dropBackend(port)
+    this.#backends.dropAll()
     if (this.inKernel) this.engine.useDelivery(null)
   }
 
@@ -334,7 +319,7 @@ export class KvmEvtchn {
           }),
         ),
       deassign: (sendPort: number) => {
-        if (kernel) tryKvm(() => this.#deassign(sendPort))
+        if (kernel) tryKvm(() => deassignEvtchn(this.#vm, sendPort))
       },
       setTimerPort: (vcpu: number, port: number) =>
         kernel &&
@@ -346,98 +331,10 @@ export class KvmEvtchn {
             expiresNs: 0n,
           }),
         ),
-      addBackend: (port: number, vcpu: number) => this.#addBackend(port, vcpu),
-      moveBackend: (port: number, vcpu: number) => this.#moveBackend(port, vcpu),
-      dropBackend: (port: number) => this.#dropBackend(port),
+      addBackend: (port: number, vcpu: number) => this.#backends.add(port, vcpu),
+      moveBackend: (port: number, vcpu: number) => this.#backends.move(port, vcpu),
+      dropBackend: (port: number) => this.#backends.drop(port),
     }
-  }
-
-  #deassign(port: number): void {
-    this.#vm.xenHvmSetAttr({
-      type: 'EVTCHN',
-      sendPort: port,
-      evtchnType: 0,
-      flags: abi.KVM_XEN_EVTCHN_DEASSIGN,
-      deliver: { port: 0, vcpu: 0 },
-    })
-  }
-
-  #addBackend(port: number, vcpu: number): boolean {
-    const notifyFd = EventFd.create()
-    const routing = this.#routing
-    if (routing === null) {
-      this.#backends.set(port, { sendFd: null, notifyFd, gsi: -1 })
-      return true
-    }
-    const sendFd = EventFd.create()
-    let gsi = -1
-    try {
-      this.#vm.xenHvmSetAttr({
-        type: 'EVTCHN',
-        sendPort: port,
-        evtchnType: EVTCHNSTAT.interdomain,
-        flags: 0,
-        deliver: { eventfd: sendFd.fd },
-      })
-      gsi = routing.allocateGsi()
-      routing.add({ gsi, type: 'xenEvtchn', port, vcpu: this.#vcpus.apicId(vcpu) })
-      routing.commit()
-      routing.attachIrqfd(gsi, notifyFd.fd)
-      this.#backends.set(port, { sendFd, notifyFd, gsi })
-      return true
-    } catch (e) {
-      this.#onError(e)
-      try {
-        this.#deassign(port)
-        if (gsi >= 0) {
-          routing.remove(gsi)
-          routing.releaseGsi(gsi)
-          routing.commit()
-        }
-      } catch (e2) {
-        this.#onError(e2)
-      }
-      sendFd.close()
-      notifyFd.close()
-      return false
-    }
-  }
-
-  #moveBackend(port: number, vcpu: number): boolean {
-    const b = this.#backends.get(port)
-    const routing = this.#routing
-    if (b === undefined || routing === null || b.gsi < 0) return true
-    try {
-      routing.replace(b.gsi, [
-        { gsi: b.gsi, type: 'xenEvtchn', port, vcpu: this.#vcpus.apicId(vcpu) },
-      ])
-      routing.commit()
-      return true
-    } catch (e) {
-      this.#onError(e)
-      return false
-    }
-  }
-
-  #dropBackend(port: number): void {
-    const b = this.#backends.get(port)
-    if (b === undefined) return
-    this.#backends.delete(port)
-    const routing = this.#routing
-    if (routing !== null && b.gsi >= 0) {
-      try {
-        this.#deassign(port)
-        // Deassign the irqfd before its route goes.
-        routing.detachIrqfd(b.gsi, b.notifyFd.fd)
-        routing.remove(b.gsi)
-        routing.releaseGsi(b.gsi)
-        routing.commit()
-      } catch (e) {
-        this.#onError(e)
-      }
-    }
-    b.sendFd?.close()
-    b.notifyFd.close()
   }
 }
 

@@ -12,43 +12,8 @@ import {
   NR_VIRQS,
   virqIsPerVcpu,
 } from './layout.js'
+import type { BackendHandler, Deliver, PortRecord, PortStatus } from './port-records.js'
 import type { TwoLevel } from './two-level.js'
-
-/** Called when the guest sends on a port bound to a backend. */
-export type BackendHandler = (port: number) => void
-
-/** How an event reaches guest memory: the userspace 2-level engine or the kernel. */
-export type Deliver = (port: number, vcpu: number) => number
-
-/** EVTCHNOP_status result. */
-export interface PortStatus {
-  /** EVTCHNSTAT_* value. */
-  status: EvtchnStat
-  /** The vCPU the port notifies. */
-  vcpu: number
-  /** unbound: the remote domain; interdomain: the peer's domain. */
-  dom?: number
-  /** interdomain: the peer port. */
-  port?: number
-  /** virq: the VIRQ number. */
-  virq?: number
-  /** pirq: the PIRQ number. */
-  pirq?: number
-}
-
-/** One open port in a snapshot. */
-export interface PortRecord {
-  /** The event channel port number (evtchn_port_t), 1 .. portLimit - 1. */
-  port: number
-  /** EVTCHNSTAT_*: what the port is bound to, as EVTCHNOP_status reports it. */
-  status: EvtchnStat
-  /** The vCPU the port notifies (evtchn_status.vcpu); set by bind_virq/bind_ipi/bind_vcpu. */
-  vcpu: number
-  /** VIRQ number, PIRQ number, or the interdomain peer port. */
-  value: number
-  /** unbound/interdomain: the remote domain id. */
-  remoteDom: number
-}
 
 const E = XenErrno
 
@@ -66,7 +31,6 @@ export class PortTable {
   readonly #remoteDom = new Uint16Array(MAX_PORTS)
   readonly #virqPort: Uint16Array
   readonly #backends = new Map<number, BackendHandler>()
-  /** Bumped by every change of a port's binding, vCPU or backend: see {@link generation}. */
   #generation = 0
   /** Where port-table deliveries go; the kernel offload replaces it. */
   deliver: Deliver
@@ -84,11 +48,7 @@ export class PortTable {
     return this.#domid
   }
 
-  /**
-   * Changes with every port opened, closed, rebound, moved to another vCPU or given or taken a
-   * backend: whoever mirrors the table elsewhere (the kernel offload) compares it to know, without
-   * guessing from operation numbers, whether there is anything to do.
-   */
+  /** Moves with every binding change; the engine compares it around an op to tell the offload. */
   get generation(): number {
     return this.#generation
   }
@@ -191,12 +151,9 @@ export class PortTable {
     switch (this.#status[port]) {
       case EVTCHNSTAT.closed:
         return -E.EINVAL
-      case EVTCHNSTAT.virq: {
-        const virq = this.#value[port] as number
-        const owner = virqIsPerVcpu(virq) ? (this.#vcpu[port] as number) : 0
-        this.#virqPort[owner * NR_VIRQS + virq] = 0
+      case EVTCHNSTAT.virq:
+        this.#unbindVirq(port)
         break
-      }
       case EVTCHNSTAT.interdomain:
         if (this.#remoteDom[port] === DOMID_BACKEND) {
           this.#backends.delete(port)
@@ -315,12 +272,17 @@ export class PortTable {
     }
   }
 
+  // Where `virq` of `vcpu` keeps its port: a global VIRQ is bound on vCPU 0.
+  #virqSlot(virq: number, vcpu: number): number {
+    return (virqIsPerVcpu(virq) ? vcpu : 0) * NR_VIRQS + virq
+  }
+
+  #unbindVirq(port: number): void {
+    this.#virqPort[this.#virqSlot(this.#value[port] as number, this.#vcpu[port] as number)] = 0
+  }
+
   #dropAbove(port: number): void {
-    if (this.#status[port] === EVTCHNSTAT.virq) {
-      const virq = this.#value[port] as number
-      const owner = virqIsPerVcpu(virq) ? (this.#vcpu[port] as number) : 0
-      this.#virqPort[owner * NR_VIRQS + virq] = 0
-    }
+    if (this.#status[port] === EVTCHNSTAT.virq) this.#unbindVirq(port)
     this.#backends.delete(port)
     this.#status[port] = EVTCHNSTAT.closed
     this.#vcpu[port] = 0
@@ -328,8 +290,6 @@ export class PortTable {
     this.#remoteDom[port] = 0
     this.#generation++
   }
-
-  // ---- VMM side ----
 
   /**
    * Allocates a guest port unbound for the backend domain, as a toolstack's alloc_unbound on the
@@ -392,8 +352,7 @@ export class PortTable {
   raiseVirq(virq: number, vcpu: number): number {
     if (!(virq >= 0 && virq < NR_VIRQS && (virq | 0) === virq)) return -E.EINVAL
     if (!this.#two.validVcpu(vcpu)) return -E.EINVAL
-    const owner = virqIsPerVcpu(virq) ? vcpu : 0
-    const port = this.#virqPort[owner * NR_VIRQS + virq] as number
+    const port = this.#virqPort[this.#virqSlot(virq, vcpu)] as number
     if (port === 0) return -E.ENOENT
     return this.#deliver(port, this.#vcpu[port] as number)
   }
@@ -401,8 +360,7 @@ export class PortTable {
   /** The port bound to `virq` for `vcpu` (vCPU 0 for global VIRQs), or 0. */
   virqPort(virq: number, vcpu: number): number {
     if (!(virq >= 0 && virq < NR_VIRQS) || !this.#two.validVcpu(vcpu)) return 0
-    const owner = virqIsPerVcpu(virq) ? vcpu : 0
-    return this.#virqPort[owner * NR_VIRQS + virq] as number
+    return this.#virqPort[this.#virqSlot(virq, vcpu)] as number
   }
 
   /** The state of `port` without the status op's domain and range checks (VMM side). */
@@ -437,9 +395,6 @@ export class PortTable {
     this.#value[r.port] = r.value
     this.#remoteDom[r.port] = r.remoteDom
     this.#generation++
-    if (r.status === EVTCHNSTAT.virq) {
-      const owner = virqIsPerVcpu(r.value) ? r.vcpu : 0
-      this.#virqPort[owner * NR_VIRQS + r.value] = r.port
-    }
+    if (r.status === EVTCHNSTAT.virq) this.#virqPort[this.#virqSlot(r.value, r.vcpu)] = r.port
   }
 }

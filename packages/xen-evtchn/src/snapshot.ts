@@ -2,7 +2,7 @@
 // Pending and mask bits live in guest memory and are not part of it.
 import { EvtchnError } from './errno.js'
 import { DOMID_FIRST_RESERVED, EVTCHNSTAT, MAX_PORTS, NR_VIRQS, virqIsPerVcpu } from './layout.js'
-import type { PortRecord } from './ports.js'
+import type { PortRecord } from './port-records.js'
 import { MAX_PERIOD_NS, MAX_TIME_NS, MIN_PERIOD_NS, type TimerRecord } from './timers.js'
 
 /** Identifies a snapshot of this engine. */

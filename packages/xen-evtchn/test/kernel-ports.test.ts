@@ -7,7 +7,7 @@ import {
   KernelPorts,
   type KernelSend,
 } from '../src/kernel-ports.js'
-import type { PortRecord } from '../src/ports.js'
+import type { PortRecord } from '../src/port-records.js'
 
 const rec = (port: number, status: number, vcpu: number, value = 0, remoteDom = 0): PortRecord =>
   ({ port, status, vcpu, value, remoteDom }) as PortRecord

@@ -178,10 +178,8 @@ export class XenEvents {
   setCallbackVector(vector: number): void {
     this.#callbackVector = vector
     try {
+      // The offload gives KVM the VM-wide vector in both modes (see top).
       this.offload.setUpcallVector(vector)
-      // With user delivery the offload leaves KVM's VM-wide vector alone: set it here (see top).
-      if (this.#mode === 'user' && this.#xen)
-        this.#vm.xenHvmSetAttr({ type: 'UPCALL_VECTOR', vector })
     } catch (e) {
       this.errors.push(`callback vector: ${String(e)}`)
     }

@@ -7,7 +7,6 @@
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import {
   DOMID_SELF,
-  HVM_PARAM,
   HVMOP,
   HYPERVISOR,
   SCHEDOP,
@@ -68,7 +67,7 @@ export interface XenPlatformHost {
   readonly events: EventChannels
   /** Maps shared_info at `gpa` (page-aligned, inside RAM): 0 or a negative errno. */
   mapSharedInfo(gpa: number): number
-  /** HVM_PARAM.CALLBACK_IRQ of the vector type; 0 turns the callback off. */
+  /** HVM_PARAM_CALLBACK_IRQ of the vector type; 0 turns the callback off. */
   setCallbackVector(vector: number): void
   /** VCPUOP_register_runstate_memory_area, translated: 0 or a negative errno. */
   setRunstateArea(vcpu: number, gpa: number): number
@@ -105,7 +104,7 @@ export class XenPlatform {
     this.#host = host
   }
 
-  /** HVM_PARAM.CALLBACK_IRQ as the guest last set it. */
+  /** HVM_PARAM_CALLBACK_IRQ as the guest last set it. */
   get callbackIrq(): bigint {
     return this.#params.get(0) as bigint
   }
@@ -175,7 +174,7 @@ export class XenPlatform {
     return domid === DOMID_SELF || domid === this.#host.domid
   }
 
-  // XENMEM.add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
+  // XENMEM_add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
   #memoryOp(cmd: number, argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
     // The low bits are the command; the rest is a continuation start extent.
     if ((cmd & 0x3f) !== XENMEM.add_to_physmap || cmd >>> 6 !== 0) return ERR(XenErrno.ENOSYS)
