@@ -1,8 +1,7 @@
-// Mounting /proc, /sys and /dev into a root, running a command inside it, and removing the root
-// only once nothing is mounted under it (an rm -rf through a bind mount of /dev would empty the
-// host's /dev).
+// Mounting /proc, /sys and a private /dev into a root, running a command inside it, and removing
+// the root only once nothing is mounted under it (rm -rf stays on the root's own file system).
 import { spawn } from 'node:child_process'
-import { createWriteStream, readFileSync, rmSync } from 'node:fs'
+import { createWriteStream, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { exec } from '../../kvm-host/lib/exec.mjs'
 import { lastLine } from '../../kvm-host/lib/host-tools.mjs'
@@ -17,22 +16,59 @@ export function mountsUnder(root) {
     .sort((a, b) => (b?.length ?? 0) - (a?.length ?? 0))
 }
 
+/** Device nodes of the root's own /dev: [name, major, minor]. */
+const DEV_NODES = [
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
+]
+
 /**
- * Mounts proc, sysfs and the host's /dev (recursively, as a slave so nothing propagates back).
+ * Mounts proc, sysfs and a private /dev: a tmpfs with the usual nodes, its own devpts instance
+ * and shm. Never a bind of the host's /dev, so nothing done inside the root (or an rm -rf of it)
+ * can touch this host's device nodes. /dev/kvm is absent on purpose: kvm-host then emulates.
  * @param {string} root
  */
 export async function mountSystem(root) {
+  const dev = path.join(root, 'dev')
   const steps = [
-    ['-t', 'proc', 'proc', path.join(root, 'proc')],
-    ['-t', 'sysfs', 'sysfs', path.join(root, 'sys')],
-    ['--rbind', '/dev', path.join(root, 'dev')],
-    ['--make-rslave', path.join(root, 'dev')],
+    ['mount', '-t', 'proc', 'proc', path.join(root, 'proc')],
+    ['mount', '-t', 'sysfs', 'sysfs', path.join(root, 'sys')],
+    ['mount', '-t', 'tmpfs', '-o', 'mode=755,size=64m', 'tmpfs', dev],
+    ...DEV_NODES.map(([n, maj, min]) => [
+      'mknod',
+      '-m',
+      '666',
+      path.join(dev, String(n)),
+      'c',
+      String(maj),
+      String(min),
+    ]),
+    ['mkdir', '-p', path.join(dev, 'pts'), path.join(dev, 'shm')],
+    [
+      'mount',
+      '-t',
+      'devpts',
+      '-o',
+      'newinstance,ptmxmode=0666,mode=620',
+      'devpts',
+      path.join(dev, 'pts'),
+    ],
+    ['mount', '-t', 'tmpfs', '-o', 'mode=1777', 'shm', path.join(dev, 'shm')],
+    ['ln', '-s', 'pts/ptmx', path.join(dev, 'ptmx')],
+    ['ln', '-s', '/proc/self/fd', path.join(dev, 'fd')],
+    ['ln', '-s', '/proc/self/fd/0', path.join(dev, 'stdin')],
+    ['ln', '-s', '/proc/self/fd/1', path.join(dev, 'stdout')],
+    ['ln', '-s', '/proc/self/fd/2', path.join(dev, 'stderr')],
   ]
-  for (const args of steps) {
-    const r = await exec('mount', args)
+  for (const [cmd, ...args] of steps) {
+    const r = await exec(/** @type {string} */ (cmd), args)
     if (r.status !== 0) {
       await unmountAll(root)
-      throw new Error(`mount ${args.join(' ')}: ${lastLine(r.stderr)}`)
+      throw new Error(`${cmd} ${args.join(' ')}: ${lastLine(r.stderr)}`)
     }
   }
 }
@@ -54,7 +90,8 @@ export async function unmountAll(root) {
 export async function removeRoot(dir) {
   if (!(await unmountAll(dir)))
     throw new Error(`still mounted under ${dir}: ${mountsUnder(dir).join(', ')}; not removing it`)
-  rmSync(dir, { recursive: true, force: true })
+  const r = await exec('rm', ['-rf', '--one-file-system', dir])
+  if (r.status !== 0) throw new Error(`rm -rf ${dir}: ${lastLine(r.stderr)}`)
 }
 
 /**

@@ -21,11 +21,23 @@ export const APT_INSTALL = ['install', '-y', '-q', '--no-install-recommends', '-
  * @param {(msg: string) => void} note prints a `kvm-host:` line on stderr
  * @returns {Promise<Record<string, string>>} absolute path of each tool
  */
-export async function ensureHostTools(note) {
-  const missing = () => Object.keys(HOST_TOOLS).filter((t) => !which(t))
+export function ensureHostTools(note) {
+  return ensureTools(HOST_TOOLS, note)
+}
+
+/**
+ * Makes sure each tool of `tools` (program name -> the Debian package that ships it) is on PATH,
+ * installing the missing packages with apt-get as ensureHostTools does. For any tool a build or
+ * test needs on the caller's machine (e.g. busybox-static for an initramfs).
+ * @param {Readonly<Record<string, string>>} tools
+ * @param {(msg: string) => void} note
+ * @returns {Promise<Record<string, string>>} absolute path of each tool
+ */
+export async function ensureTools(tools, note) {
+  const missing = () => Object.keys(tools).filter((t) => !which(t))
   let absent = missing()
   if (absent.length > 0) {
-    const pkgs = [...new Set(absent.map((t) => HOST_TOOLS[/** @type {keyof HOST_TOOLS} */ (t)]))]
+    const pkgs = [...new Set(absent.map((t) => /** @type {string} */ (tools[t])))]
     const apt = which('apt-get')
     if (!apt || process.getuid?.() !== 0)
       throw new KvmHostError(
@@ -33,9 +45,7 @@ export async function ensureHostTools(note) {
         `missing ${absent.join(', ')} and cannot install them (${apt ? 'not root' : 'no apt-get'})`,
         `install the Debian packages ${pkgs.join(' ')}`,
       )
-    note(
-      `installing ${pkgs.join(' ')} with apt-get, once: QEMU and the tools of the emulated KVM host (missing: ${absent.join(', ')})`,
-    )
+    note(`installing ${pkgs.join(' ')} with apt-get, once (missing: ${absent.join(', ')})`)
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     const up = await exec(apt, ['update', '-q'], { env })
     const inst = up.status === 0 ? await exec(apt, [...APT_INSTALL, ...pkgs], { env }) : up
@@ -47,9 +57,7 @@ export async function ensureHostTools(note) {
         'check the Debian mirror in /etc/apt/sources.list*',
       )
   }
-  return Object.fromEntries(
-    Object.keys(HOST_TOOLS).map((t) => [t, /** @type {string} */ (which(t))]),
-  )
+  return Object.fromEntries(Object.keys(tools).map((t) => [t, /** @type {string} */ (which(t))]))
 }
 
 /** @param {string} s */
