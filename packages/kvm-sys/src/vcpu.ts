@@ -138,7 +138,11 @@ export class Vcpu {
 
   /** KVM_SET_CPUID2: the CPUID leaves the guest sees (before the first run). */
   setCpuid2(entries: readonly CpuidEntry[]): void {
-    this.#ioctl('KVM_SET_CPUID2', encodeCpuid(entries))
+    // A number would select encodeCpuid's KVM_GET_SUPPORTED_CPUID form: only a table is a table.
+    this.#ioctl(
+      'KVM_SET_CPUID2',
+      encodeCpuid(array<CpuidEntry>('KVM_SET_CPUID2', 'entries', entries, 4096)),
+    )
   }
 
   /** KVM_GET_MSRS: reads the MSRs; stops at the first one KVM refuses (fewer entries back). */

@@ -62,6 +62,8 @@ export function run(count, seed) {
         ? BigInt.asUintN(64, BigInt(r.int(-9, 9)) << BigInt(r.int(0, 63)))
         : r.pick([0n, 1n << 63n, (1n << 64n) - 1n])
   const vcpu = () => (r.chance(0.9) ? r.int(0, VCPUS - 1) : r.pick([VCPUS, -1, 1.5, 2 ** 32]))
+  // A register holds a u64, whatever number the draw gave (1.5, NaN, -1 become what a guest could pass).
+  const reg64 = (v) => BigInt.asUintN(64, BigInt(Number.isFinite(v) ? Math.trunc(v) : 0))
   const calls = [
     () =>
       engine.hypercall(
@@ -73,7 +75,7 @@ export function run(count, seed) {
     () =>
       engine.vcpuOp(
         BigInt(r.chance(0.9) ? r.pick(Object.values(VCPUOP)) : r.int(0, 20)),
-        BigInt(vcpu()),
+        reg64(vcpu()),
         BigInt(ARG),
         vcpu(),
       ),

@@ -22,7 +22,7 @@ export function run(count, seed) {
         new DataView(b.buffer).setUint32(4, r.chance(0.9) ? 0 : r.int(0, 3), true)
         for (let k = 0; k < n; k++) {
           const at = 8 + 48 * k
-          if (at + 8 > b.length) break
+          if (at + 12 > b.length) break
           new DataView(b.buffer).setUint32(at + 4, r.int(0, 6), true) // type
           if (r.chance(0.8)) new DataView(b.buffer).setUint32(at + 8, 0, true) // flags
         }
