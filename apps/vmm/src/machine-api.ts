@@ -1,9 +1,9 @@
 // What a Machine (machine.ts) takes and gives: its options, where its output goes, and the
 // outcome of a run.
 import type { VmSpec } from './builder.js'
-import type { LogLevel, RunConfig } from './cli/config.js'
 import type { CheckResult } from './devices/guest-protocol.js'
 import type { ExitCode } from './errors.js'
+import type { LogLevel, RunConfig } from './run-config.js'
 import type { StopReason } from './stop-reasons.js'
 import type { ActiveDelivery } from './xen/events.js'
 

@@ -1,8 +1,8 @@
 // `tsvmm caps`: what this host's KVM offers a Xen HVM guest, and which event channel paths can be
 // offloaded to the kernel (and why not, where not). Also the delivery-mode decision `run` uses.
 import type { CapabilityReport, XenHvmFeature } from '@tsvmm/kvm-sys'
-import type { Delivery } from '../cli/config.js'
 import { VmmError } from '../errors.js'
+import type { Delivery } from '../run-config.js'
 import type { ActiveDelivery } from './events.js'
 
 /** One line of the report: a feature, whether it is there, and what it is for. */
