@@ -123,11 +123,7 @@ async function boot(delivery: 'kernel' | 'user'): Promise<Boot> {
   return last as Boot
 }
 
-// Kernel delivery only for now. In user delivery Linux stops at "smpboot: x86: Booting SMP
-// configuration" every time (same exit count on every try, so a tsvmm bug, not a nested-host
-// hang): bringing up the second vCPU waits on an event that the user path does not deliver.
-// Issue 13 stays open on it; the freestanding demo and fuzz guests cover user delivery meanwhile.
-describe.each(['kernel'] as const)('Linux as a Xen HVM guest, %s delivery', (delivery) => {
+describe.each(['kernel', 'user'] as const)('Linux as a Xen HVM guest, %s delivery', (delivery) => {
   let b: Boot
   beforeAll(
     async () => {

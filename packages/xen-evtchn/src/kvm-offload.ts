@@ -63,9 +63,14 @@ export interface KvmEvtchnOptions {
   /** Deliver in the kernel (default: when the flags allow it). true where they do not: EINVAL. */
   kernel?: boolean
   /**
-   * With delivery in userspace, still give KVM the guest width, each vcpu_info and the VM-wide
-   * upcall vector, so that it keeps the guest's pvclock current and injects the callback vector
-   * while upcall_pending is set (default false).
+   * With delivery in userspace, still give KVM the guest width, each vcpu_info and the upcall
+   * vectors, so that it keeps the guest's pvclock current, injects the VM-wide callback vector
+   * while upcall_pending is set, and injects a vCPU's own vector when the guest software-enables
+   * its local APIC with an upcall pending (kvm_xen_sw_enable_lapic). That last one matters: KVM's
+   * local APIC drops a fixed interrupt while it is disabled (Xen's vlapic keeps it in IRR), and
+   * Linux registers its upcall vector before it enables the APIC, while the upcall that
+   * VCPUOP_register_vcpu_info marks pending is still waiting; without KVM's re-injection that
+   * upcall is lost, upcall_pending stays set, and no event reaches the vCPU again (default false).
    */
   pvclock?: boolean
   /** Kernel errors while keeping the kernel in step (the engine keeps serving). */
@@ -91,6 +96,8 @@ export class KvmEvtchn {
   readonly #vm: Vm
   readonly #vcpus: VcpuPort
   readonly #tellsKvm: boolean
+  /** KVM is told each vCPU's upcall vector. */
+  readonly #vcpuVectors: boolean
   readonly #onError: (e: unknown) => void
   readonly #ports: KernelPorts
   readonly #backends: KernelBackends
@@ -113,6 +120,9 @@ export class KvmEvtchn {
       throw new EvtchnError('EINVAL', 'KvmEvtchn', 'KVM cannot deliver 2-level events itself')
     this.inKernel = options.kernel ?? kernelCanDeliver(flags)
     this.#tellsKvm = this.inKernel || options.pvclock === true
+    // The per-vCPU vector attribute came with EVTCHN_SEND (Linux 6.2); older kernels refuse it.
+    this.#vcpuVectors =
+      this.inKernel || (this.#tellsKvm && (flags & abi.KVM_XEN_HVM_CONFIG_EVTCHN_SEND) !== 0)
     this.#backends = new KernelBackends(
       vm,
       this.inKernel ? (options.routing ?? new RoutingTable(vm)) : null,
@@ -179,7 +189,8 @@ export class KvmEvtchn {
   setVcpuUpcallVector(vcpu: number, vector: number): void {
     checkVector(vector)
     this.#checkVcpu(vcpu)
-    if (this.inKernel) this.#vcpus.setAttr(vcpu, { type: 'UPCALL_VECTOR', vector })
+    // With `pvclock` too (see there): KVM then re-injects it when the local APIC is enabled.
+    if (this.#vcpuVectors) this.#vcpus.setAttr(vcpu, { type: 'UPCALL_VECTOR', vector })
   }
 
   /**

@@ -139,6 +139,25 @@ describe('KvmEvtchn', () => {
     ).toThrow(EvtchnError)
   })
 
+  it('userspace delivery with pvclock: KVM gets each vCPU upcall vector where it has EVTCHN_SEND', () => {
+    // KVM re-injects a vCPU's vector when the guest enables its local APIC with an upcall
+    // pending (kvm_xen_sw_enable_lapic); without it Linux's first upcall was lost and its vCPU
+    // never saw an event again (user delivery hung at AP bring-up).
+    const send = abi.KVM_XEN_HVM_CONFIG_SHARED_INFO | abi.KVM_XEN_HVM_CONFIG_EVTCHN_SEND
+    const g = setup(send, { pvclock: true })
+    expect(g.offload.inKernel).toBe(false)
+    g.offload.setVcpuUpcallVector(1, 0xf3)
+    expect(g.vcpus.attrs[1]?.at(-1)).toEqual({ type: 'UPCALL_VECTOR', vector: 0xf3 })
+    // Older kernels have no such attribute: nothing is asked of them.
+    const old = setup(abi.KVM_XEN_HVM_CONFIG_SHARED_INFO, { pvclock: true })
+    old.offload.setVcpuUpcallVector(1, 0xf3)
+    expect(old.vcpus.attrs[1]?.some((a) => a.type === 'UPCALL_VECTOR')).toBe(false)
+    // Without pvclock KVM is told nothing at all.
+    const bare = setup(send)
+    bare.offload.setVcpuUpcallVector(1, 0xf3)
+    expect(bare.vcpus.attrs[1]).toEqual([])
+  })
+
   it('asks the VM for KVM_CAP_XEN_HVM when not told, and configures the kernel', () => {
     const g = setup()
     expect(g.vm.take('checkExtension')).toEqual([{ op: 'checkExtension', arg: abi.Cap.XEN_HVM }])
