@@ -334,6 +334,34 @@ describe('hypercall dispatch', () => {
     expect(call(29, [77, ARG])).toBe(-XenErrno.ENOSYS)
   })
 
+  it.each([64, 32] as const)(
+    'sched_op poll: a port list tsvmm cannot read is -EFAULT, as do_poll (%i-bit layout)',
+    (width) => {
+      // Issue 16 item 4: a poll that returned 0 for a list outside RAM passed every other test.
+      const { call, memory, mapShinfo } = setup(width)
+      expect(mapShinfo()).toBe(0)
+      const poll = (portsGva: number, nr: number) => {
+        if (width === 64) {
+          memory.writeU64(ARG, BigInt(portsGva))
+          memory.writeU32(ARG + 8, nr)
+        } else {
+          memory.writeU32(ARG, portsGva)
+          memory.writeU32(ARG + 4, nr)
+        }
+        return call(29, [3, ARG])
+      }
+      memory.writeU32(RAM - 4, 3)
+      // The last port of RAM is readable; one more port crosses the end; a list past it is gone.
+      expect(poll(RAM - 4, 1)).toBe(0)
+      expect(poll(RAM - 4, 2)).toBe(-XenErrno.EFAULT)
+      expect(poll(RAM, 1)).toBe(-XenErrno.EFAULT)
+      // nr_ports is checked before the list is read (do_poll: -EINVAL first).
+      expect(poll(RAM, 129)).toBe(-XenErrno.EINVAL)
+      // The sched_poll struct itself outside RAM.
+      expect(call(29, [3, RAM])).toBe(-XenErrno.EFAULT)
+    },
+  )
+
   it('32-bit guests: set_timer_op takes its timeout from two registers', () => {
     const { call, memory, engine, clock, mapShinfo } = setup(32)
     mapShinfo()
