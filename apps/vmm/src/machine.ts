@@ -60,6 +60,8 @@ export class Machine {
   #window: { exits: number; at: bigint; stopExits: number } | undefined
   #finish: (() => void) | undefined
   readonly #timers: ReturnType<typeof setTimeout>[] = []
+  /** vCPU threads that have entered their run loop; the guest's bounds start with the last one. */
+  #ready = 0
 
   private constructor(config: MachineOptions, out: MachineOutput) {
     this.#config = config
@@ -144,8 +146,18 @@ export class Machine {
     return done.then(() => this.#outcome())
   }
 
-  #armTimers(): void {
+  /**
+   * --timeout and --watchdog bound the guest, so they start when every vCPU thread is in its run
+   * loop: starting a worker (loading the addon and modules) takes seconds on a slow (emulated)
+   * host, and that time is neither the guest's nor a sign it stopped answering. A thread that
+   * never gets there fails or exits, which stops the VM.
+   */
+  #armGuestBounds(): void {
     const c = this.#config
+    this.#out.log(
+      'debug',
+      `vCPU threads ready ${Number(process.hrtime.bigint() - this.#started) / 1e6} ms after start`,
+    )
     if (c.timeoutSec > 0)
       this.#timers.push(
         setTimeout(
@@ -156,23 +168,6 @@ export class Machine {
               EXIT.VM_FAILED,
             ),
           c.timeoutSec * 1000,
-        ),
-      )
-    if (c.measureAfterMs !== undefined)
-      this.#timers.push(
-        setTimeout(() => {
-          this.#window = {
-            exits: this.#threads.exitCount(),
-            at: process.hrtime.bigint(),
-            stopExits: 0,
-          }
-        }, c.measureAfterMs),
-      )
-    if (c.durationMs !== undefined)
-      this.#timers.push(
-        setTimeout(
-          () => this.stop('duration', `ran for ${c.durationMs} ms`, EXIT.OK),
-          c.durationMs,
         ),
       )
     if (c.watchdogSec > 0) {
@@ -193,6 +188,27 @@ export class Machine {
       }, 250)
       this.#timers.push(t)
     }
+  }
+
+  #armTimers(): void {
+    const c = this.#config
+    if (c.measureAfterMs !== undefined)
+      this.#timers.push(
+        setTimeout(() => {
+          this.#window = {
+            exits: this.#threads.exitCount(),
+            at: process.hrtime.bigint(),
+            stopExits: 0,
+          }
+        }, c.measureAfterMs),
+      )
+    if (c.durationMs !== undefined)
+      this.#timers.push(
+        setTimeout(
+          () => this.stop('duration', `ran for ${c.durationMs} ms`, EXIT.OK),
+          c.durationMs,
+        ),
+      )
     if (this.#platform !== undefined) {
       const ring = serialReader(this.#platform)
       this.#timers.push(setInterval(() => this.#drainSerial(ring.drain()), 10))
@@ -302,6 +318,7 @@ export class Machine {
   #onMessage(m: VcpuMessage): void {
     switch (m.t) {
       case 'ready':
+        if (++this.#ready === this.#config.vcpus && this.#stop === undefined) this.#armGuestBounds()
         return
       case 'console':
         for (const line of this.#consoles[m.vcpu]?.push(m.bytes) ?? [])

@@ -72,7 +72,7 @@ describe('KVM_RUN exits', () => {
       0xf4, // hlt
     ]
     const { vcpu, ram } = guest(code)
-    enterLongMode(vcpu, ram)
+    enterLongMode(vcpu, ram, kvm.getSupportedCpuid())
     const sregs = vcpu.getSregs()
     expect(sregs.cs.l).toBe(1)
     expect(sregs.efer & 0x400n).toBe(0x400n)
@@ -97,7 +97,7 @@ describe('KVM_RUN exits', () => {
   it('a triple fault is KVM_EXIT_SHUTDOWN', () => {
     // 64-bit, IDT limit 0: ud2 -> #UD -> #GP -> #DF -> triple fault
     const { vcpu, ram } = guest([0x0f, 0x0b])
-    enterLongMode(vcpu, ram)
+    enterLongMode(vcpu, ram, kvm.getSupportedCpuid())
     vcpu.setSregs({ ...vcpu.getSregs(), idt: { base: 0n, limit: 0 } })
     expect(vcpu.run()).toBe(abi.KVM_EXIT_SHUTDOWN)
     expect(vcpu.kvmRun.exit()).toEqual({ reason: abi.KVM_EXIT_SHUTDOWN })
@@ -106,7 +106,7 @@ describe('KVM_RUN exits', () => {
   it('an MMIO access KVM cannot emulate is KVM_EXIT_INTERNAL_ERROR (emulation)', () => {
     // mov ecx, 0x20000000; fld tword [rcx]
     const { vcpu, ram } = guest([0xb9, 0x00, 0x00, 0x00, 0x20, 0xdb, 0x29, 0xf4])
-    enterLongMode(vcpu, ram)
+    enterLongMode(vcpu, ram, kvm.getSupportedCpuid())
     expect(vcpu.run()).toBe(abi.KVM_EXIT_INTERNAL_ERROR)
     const e = vcpu.kvmRun.internalError
     expect(e.suberror).toBe(abi.KVM_INTERNAL_ERROR_EMULATION)
@@ -139,7 +139,7 @@ describe('register state', () => {
 
   it('KVM_SET_SREGS / KVM_GET_SREGS round-trip control registers and segments', () => {
     const { vcpu, ram } = guest([0xf4])
-    enterLongMode(vcpu, ram)
+    enterLongMode(vcpu, ram, kvm.getSupportedCpuid())
     const s = vcpu.getSregs()
     expect(s.cr3).toBe(0x10000n)
     expect(s.cs).toMatchObject({ selector: 8, l: 1, present: 1 })

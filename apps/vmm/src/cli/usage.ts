@@ -38,7 +38,7 @@ options (flags override the config file, which overrides the defaults):
   --delivery <mode>      event channel delivery: kernel, user or auto (default ${DEFAULTS.delivery})
   --console <where>      guest console: stdout, stderr, none or file:<path> (default ${DEFAULTS.console})
   --log-level <level>    error, warn, info or debug (default ${DEFAULTS.logLevel})
-  --timeout <s>          stop the VM after s seconds (default none)
+  --timeout <s>          stop the VM s seconds after its vCPUs started (default none)
   --watchdog <s>         stop the VM when no vCPU exits to tsvmm for s seconds (default off)
   --json                 print check results as JSON lines`,
   caps: `usage: tsvmm caps [--json]

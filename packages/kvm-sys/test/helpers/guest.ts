@@ -2,7 +2,7 @@
 // a GSI routing encoder, and the process's fd count. Guest code is hand-assembled bytes.
 import { readdirSync } from 'node:fs'
 import * as abi from '../../src/abi.js'
-import type { Segment, Sregs, Vcpu } from '../../src/index.js'
+import type { CpuidEntry, Segment, Sregs, Vcpu } from '../../src/index.js'
 
 /** Number of open file descriptors of this process. */
 export function fdCount(): number {
@@ -26,8 +26,18 @@ const GDT = 0x500
 /**
  * Builds identity-mapped page tables for the first 1 GiB (2 MiB pages) and a GDT in `ram`, and
  * enters 64-bit mode at `rip` through KVM_SET_SREGS. `ram` must cover 0x13000.
+ *
+ * `cpuid` (KVM_GET_SUPPORTED_CPUID's table) is set first, as a VMM does: newer kernels (Debian
+ * 13's 6.12) check EFER against the guest's CPUID in KVM_SET_SREGS (kvm_is_valid_sregs ends with
+ * kvm_valid_efer), so EFER.LME|LMA on a vCPU whose CPUID lacks 80000001H:EDX.LM is EINVAL.
  */
-export function enterLongMode(vcpu: Vcpu, ram: Uint8Array, rip = 0x1000): void {
+export function enterLongMode(
+  vcpu: Vcpu,
+  ram: Uint8Array,
+  cpuid: readonly CpuidEntry[],
+  rip = 0x1000,
+): void {
+  vcpu.setCpuid2(cpuid)
   const v = new DataView(ram.buffer, ram.byteOffset, ram.byteLength)
   v.setBigUint64(PML4, BigInt(PDPT | 3), true)
   v.setBigUint64(PDPT, BigInt(PD | 3), true)
