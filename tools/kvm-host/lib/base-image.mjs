@@ -1,13 +1,16 @@
-// The guest's base image: an initramfs (cpio newc, uncompressed) with busybox, the caller's node
-// and the shared libraries it and native addons need, the kernel modules and /init. Built once per
-// set of inputs and kept in the cache; the repository comes on a separate per-run disk.
+// The guest's base image: an initramfs (cpio newc, uncompressed) with busybox, the kernel modules
+// and /init, and a read-only base disk with the caller's node and pnpm and the shared libraries
+// they and native addons need. Built once per set of inputs and kept in the cache; the repository
+// comes on a separate per-run disk.
 import { spawnSync } from 'node:child_process'
 import {
   chmodSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readFileSync,
+  readlinkSync,
   realpathSync,
   statSync,
   symlinkSync,
@@ -17,6 +20,7 @@ import path from 'node:path'
 import { cacheKey, ensureEntry, pruneEntries } from './cache.mjs'
 import { exec } from './exec.mjs'
 import { GUEST_MODULES, resolveModules } from './modules.mjs'
+import { PNPM_GUEST_BIN_DIR } from './pnpm.mjs'
 
 const HERE = path.dirname(new URL(import.meta.url).pathname)
 /** The guest's /init script. */
@@ -51,16 +55,23 @@ export function sharedLibraries(exe) {
 /**
  * Everything the base image is made of; a change in any of them gives another cache key.
  * @param {{ release: string, version: string }} kernel
- * @param {{ node: string, busybox: string }} bins
+ * @param {{ node: string, busybox: string, pnpm?: import('./pnpm.mjs').HostPnpm | undefined }} bins
  */
 export function baseImageInputs(kernel, bins) {
   const node = realpathSync(bins.node)
-  const libs = [...new Set([...sharedLibraries(node), ...extraLibs()])].sort()
+  const pnpm = bins.pnpm
+  const libs = [
+    ...new Set([
+      ...sharedLibraries(node),
+      ...(pnpm ? sharedLibraries(pnpm.real) : []), // a native pnpm (>= 11) links glibc itself
+      ...extraLibs(),
+    ]),
+  ].sort()
   const fileId = (/** @type {string} */ p) => {
     const s = statSync(p)
     return { p, size: s.size, mtime: Math.round(s.mtimeMs) }
   }
-  const self = ['base-image.mjs', 'modules.mjs'].map((f) =>
+  const self = ['base-image.mjs', 'modules.mjs', 'pnpm.mjs'].map((f) =>
     readFileSync(path.join(HERE, f), 'utf8'),
   )
   const pkg = JSON.parse(readFileSync(path.join(HERE, '..', 'package.json'), 'utf8'))
@@ -69,6 +80,18 @@ export function baseImageInputs(kernel, bins) {
     node: { ...fileId(node), version: process.version },
     busybox: fileId(bins.busybox),
     libs: libs.map(fileId),
+    // Every file's size and mtime, not just the entry's: a reinstall or another version rebuilds.
+    pnpm: pnpm
+      ? {
+          real: pnpm.real,
+          root: pnpm.root,
+          version: pnpm.version,
+          files: pnpm.files.map((p) => {
+            const s = lstatSync(p)
+            return { p, size: s.size, mtime: Math.round(s.mtimeMs) }
+          }),
+        }
+      : null,
     init: readFileSync(INIT_SCRIPT, 'utf8'),
     tool: { version: pkg.version, builder: cacheKey(self) },
     modules: GUEST_MODULES,
@@ -90,14 +113,17 @@ function extraLibs() {
  * @property {string} initramfs path of the cpio archive
  * @property {string} disk path of the base disk (node and its libraries; mounted read-only)
  * @property {string} nodePath where node sits in the guest (the caller's real path)
+ * @property {string | undefined} pnpmDir guest directory with the `pnpm` command, when the caller
+ *   has a pnpm
  * @property {string} key cache key
  */
 
 /**
- * Returns the base image for this kernel and node, building it into the cache when needed.
+ * Returns the base image for this kernel, node and pnpm, building it into the cache when needed.
  * @param {string} cache cache root
  * @param {import('./kernel.mjs').Kernel} kernel
- * @param {{ node: string, busybox: string, cpio: string, mkfs: string }} bins
+ * @param {{ node: string, busybox: string, cpio: string, mkfs: string,
+ *   pnpm?: import('./pnpm.mjs').HostPnpm | undefined }} bins
  * @param {(msg: string) => void} note
  * @returns {Promise<BaseImage>}
  */
@@ -143,13 +169,29 @@ export async function ensureBaseImage(cache, kernel, bins, note) {
     }
     if (node !== '/usr/bin/node' && !existsSync(path.join(root, 'usr/bin/node')))
       symlinkSync(node, path.join(root, 'usr/bin/node'))
+    // pnpm's package (dist/ with node-gyp, ~600 files) goes on the disk as a tree; the initramfs
+    // links the package directory, not each file. `pnpm` on PATH links to the real entry, so a
+    // native pnpm finds dist/ next to /proc/self/exe as it does here.
+    if (inputs.pnpm) {
+      for (const f of inputs.pnpm.files) placeEntry(f.p, disk)
+      const pkg = inputs.pnpm.root
+      // lstat, not existsSync: the links made above dangle on this host (they point into /base).
+      if (!lstatSync(path.join(root, pkg), { throwIfNoEntry: false })) {
+        mkdirSync(path.dirname(path.join(root, pkg)), { recursive: true })
+        symlinkSync(path.join('/base', pkg), path.join(root, pkg))
+      }
+      mkdirSync(path.join(root, PNPM_GUEST_BIN_DIR), { recursive: true })
+      symlinkSync(inputs.pnpm.real, path.join(root, PNPM_GUEST_BIN_DIR, 'pnpm'))
+    }
     mkdirSync(path.join(root, 'base'))
+    // Whole 4 KiB blocks per file (pnpm's dist/ is hundreds of small ones), plus room for metadata.
+    const blocks = [inputs.node, ...inputs.libs, ...(inputs.pnpm?.files ?? [])].reduce(
+      (n, f) => n + Math.ceil(f.size / 4096),
+      0,
+    )
     const mkfs = await exec(bins.mkfs, [
       ...['-q', '-F', '-t', 'ext4', '-O', '^has_journal', '-L', 'base', '-d', disk],
-      ...[
-        path.join(tmp, 'base.ext4'),
-        `${Math.ceil(inputs.libs.reduce((n, l) => n + l.size, inputs.node.size) / 2 ** 20) + 64}M`,
-      ],
+      ...[path.join(tmp, 'base.ext4'), `${Math.ceil((blocks * 4096) / 2 ** 20) + 64}M`],
     ])
     if (mkfs.status !== 0) throw new Error(`mkfs.ext4 of the base disk: ${mkfs.stderr}`)
     await exec('rm', ['-rf', disk])
@@ -179,9 +221,11 @@ export async function ensureBaseImage(cache, kernel, bins, note) {
     ])
     if (cpio.status !== 0) throw new Error(`cpio: ${cpio.stderr}`)
     await exec('rm', ['-rf', root])
+    // image.json is for people: pnpm's hundreds of file ids would bury the rest.
+    const pnpmSummary = inputs.pnpm && { ...inputs.pnpm, files: inputs.pnpm.files.length }
     writeFileSync(
       path.join(tmp, 'image.json'),
-      `${JSON.stringify({ key, inputs: { ...inputs, init: undefined }, modules: mods.map((m) => m.name) }, null, 1)}\n`,
+      `${JSON.stringify({ key, inputs: { ...inputs, init: undefined, pnpm: pnpmSummary }, modules: mods.map((m) => m.name) }, null, 1)}\n`,
     )
   })
   pruneEntries(entry, 3)
@@ -189,6 +233,7 @@ export async function ensureBaseImage(cache, kernel, bins, note) {
     initramfs: path.join(entry, 'initramfs.cpio'),
     disk: path.join(entry, 'base.ext4'),
     nodePath: inputs.node.p,
+    pnpmDir: inputs.pnpm ? PNPM_GUEST_BIN_DIR : undefined,
     key,
   }
 }
@@ -203,4 +248,21 @@ function place(file, root) {
   mkdirSync(path.dirname(dest), { recursive: true })
   copyFileSync(realpathSync(file), dest)
   chmodSync(dest, statSync(file).mode & 0o7777)
+}
+
+/**
+ * Copies a host file or symbolic link into the image root at the same absolute path, as it is:
+ * a link stays a link (a package's own links point inside it).
+ * @param {string} file
+ * @param {string} root
+ */
+function placeEntry(file, root) {
+  const dest = path.join(root, file)
+  mkdirSync(path.dirname(dest), { recursive: true })
+  const s = lstatSync(file)
+  if (s.isSymbolicLink()) symlinkSync(readlinkSync(file), dest)
+  else {
+    copyFileSync(file, dest)
+    chmodSync(dest, s.mode & 0o7777)
+  }
 }

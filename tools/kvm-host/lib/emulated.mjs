@@ -14,6 +14,7 @@ import { ensureHostTools } from './host-tools.mjs'
 import { renderJobScript, selectGuestEnv } from './job.mjs'
 import { ensureKernel } from './kernel.mjs'
 import { buildPayload } from './payload.mjs'
+import { findPnpm, missingPnpmHint } from './pnpm.mjs'
 import { listenSerialPorts, qemuArgs, startQemu, tcgProfile } from './qemu.mjs'
 import { Timings } from './timings.mjs'
 
@@ -41,6 +42,7 @@ export async function runEmulated(o, ctx) {
   const qemuBin = tools['qemu-system-x86_64'] ?? 'qemu-system-x86_64'
   const tcg = tcgProfile((await exec(qemuBin, ['--version'])).stdout)
   const cache = cacheRoot()
+  const pnpm = findPnpm(process.env)
   const { kernel, base } = await withLock(
     path.join(cache, 'prepare.lock'),
     async () => {
@@ -50,6 +52,7 @@ export async function runEmulated(o, ctx) {
         busybox: tools.busybox ?? 'busybox',
         cpio: tools.cpio ?? 'cpio',
         mkfs: tools['mkfs.ext4'] ?? 'mkfs.ext4',
+        pnpm,
       }
       const base = await ensureBaseImage(cache, kernel, bins, ctx.note)
       return { kernel, base }
@@ -71,6 +74,7 @@ export async function runEmulated(o, ctx) {
       cwd: process.cwd(),
       repoRoot: ctx.repoRoot,
       nodeDir: path.dirname(base.nodePath),
+      ...(base.pnpmDir ? { pnpmDir: base.pnpmDir } : {}),
       env: selectGuestEnv(process.env, process.stdout.isTTY === true),
     })
     const payload = await buildPayload({
@@ -169,6 +173,8 @@ export async function runEmulated(o, ctx) {
       const tail = con.tail.filter((l) => l.trim()).slice(-15)
       if (tail.length && !o.verbose) ctx.note(`last console lines:\n  ${tail.join('\n  ')}`)
     }
+    const hint = missingPnpmHint(o.command, v.code, pnpm)
+    if (hint) ctx.note(hint)
     if (o.collect.length > 0 && con.exitStatus !== undefined) {
       if (!con.markers.has('done'))
         throw new KvmHostError(

@@ -41,6 +41,7 @@ export function shQuote(s) {
  * @property {string} cwd working directory (absolute; created when missing)
  * @property {string} repoRoot the repository's absolute path
  * @property {string} nodeDir directory holding `node` in the guest
+ * @property {string} [pnpmDir] directory holding `pnpm` in the guest, when the image has one
  * @property {Record<string, string>} env variables passed through
  */
 
@@ -52,7 +53,12 @@ export function shQuote(s) {
  * @returns {string}
  */
 export function renderJobScript(job) {
-  const bins = [path.join(job.repoRoot, 'node_modules', '.bin'), job.nodeDir]
+  // pnpm's directory before the system ones: kvm-host's own, so it cannot shadow anything there.
+  const bins = [
+    path.join(job.repoRoot, 'node_modules', '.bin'),
+    job.nodeDir,
+    ...(job.pnpmDir ? [job.pnpmDir] : []),
+  ]
   const pathVar = [
     ...new Set([...bins, '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']),
   ]

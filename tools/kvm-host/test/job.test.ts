@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
@@ -101,6 +101,27 @@ describe('renderJobScript', () => {
     const job = { ...base, cwd: tmp }
     expect(runJob(renderJobScript({ ...job, command: ['sh', '-c', 'exit 3'] })).status).toBe(3)
     expect(runJob(renderJobScript({ ...job, command: ['no-such-command-here'] })).status).toBe(127)
+  })
+
+  it('puts the guest pnpm directory on PATH after node, before the system directories', () => {
+    const pnpmDir = path.join(tmp, 'pnpm-bin')
+    mkdirSync(pnpmDir, { recursive: true })
+    writeFileSync(path.join(pnpmDir, 'pnpm'), '#!/bin/sh\necho "pnpm from $0: $*"\n')
+    chmodSync(path.join(pnpmDir, 'pnpm'), 0o755)
+    // node's directory in this test has no pnpm (the host's /usr/bin does; the guest's does not)
+    const job = { ...base, nodeDir: path.join(tmp, 'node-bin'), cwd: tmp, pnpmDir }
+    const r = runJob(
+      renderJobScript({ ...job, command: ['sh', '-c', 'echo "$PATH"; pnpm tsvmm caps'] }),
+    )
+    expect(r.status).toBe(0)
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual([
+      `/work/main/node_modules/.bin:${tmp}/node-bin:${pnpmDir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+      `pnpm from ${pnpmDir}/pnpm: tsvmm caps`,
+    ])
+    // without one, PATH is as before and a pnpm-less guest gives the shell's 127
+    const none = renderJobScript({ ...base, cwd: tmp, command: ['no-such-pnpm-here'] })
+    expect(none).not.toContain('pnpm-bin')
+    expect(runJob(none).status).toBe(127)
   })
 
   it('creates a cwd that does not exist yet', () => {
