@@ -44,7 +44,7 @@ const guests = [
     name: 'fuzz-soak',
     sources: [...runtime, 'fuzz.c'],
     widths: [64],
-    defines: ['-DFUZZ_ITERATIONS=56000'],
+    defines: ['-DFUZZ_ITERATIONS=58000'],
   },
   // The demo built to report one failed check, and built to crash in the middle of its run: the
   // VMM's failure paths (exit code 1) on real guests.
