@@ -39,6 +39,13 @@ const runtime = ['start.S', 'runtime.c', 'xenguest.c']
 const guests = [
   { name: 'demo', sources: [...runtime, 'demo.c'], widths: [64, 32] },
   { name: 'fuzz', sources: [...runtime, 'fuzz.c'], widths: [64, 32] },
+  // The fuzz guest for the soak (apps/vmm/test/fuzz-soak.kvm.test.ts): many more rounds per vCPU.
+  {
+    name: 'fuzz-soak',
+    sources: [...runtime, 'fuzz.c'],
+    widths: [64],
+    defines: ['-DFUZZ_ITERATIONS=58000'],
+  },
   // The demo built to report one failed check, and built to crash in the middle of its run: the
   // VMM's failure paths (exit code 1) on real guests.
   {

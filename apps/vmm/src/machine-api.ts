@@ -20,6 +20,11 @@ export interface RunOutcome {
   failed: number
   /** Exceptions inside tsvmm's hypercall handlers (each a tsvmm bug; the guest got -EFAULT). */
   vmmBugs: number
+  /**
+   * Hypercalls tsvmm served (KVM_EXIT_XEN), all vCPUs. Those KVM serves itself in kernel delivery
+   * (its EVTCHNOP_send, SCHEDOP_poll and timer fast paths) never reach tsvmm and are not counted.
+   */
+  hypercalls: number
   /** Exits to userspace, all vCPUs. */
   exits: number
   /** From starting the vCPU threads to the stop decision. */

@@ -52,6 +52,7 @@ export class Machine {
   readonly #results: CheckResult[] = []
   #protocolErrors = 0
   #vmmBugs = 0
+  #hypercalls = 0
   #passed = 0
   #failed = 0
   #stop: StopDecision | undefined
@@ -299,6 +300,7 @@ export class Machine {
       passed,
       failed,
       vmmBugs: this.#vmmBugs,
+      hypercalls: this.#hypercalls,
       exits: this.#threads.exitCount(),
       runMs: Number((this.#stoppedAt || process.hrtime.bigint()) - this.#started) / 1e6,
       ...(this.#window !== undefined && {
@@ -344,6 +346,7 @@ export class Machine {
         this.#out.log('warn', `vCPU ${m.vcpu}: ${m.message}`)
         return
       case 'hypercall': {
+        this.#hypercalls++
         const r = this.#xen.hypercall(
           { input: m.input, params: m.params, longMode: m.longMode, cpl: m.cpl },
           { vcpu: m.vcpu, paging: m.paging },

@@ -36,13 +36,20 @@ export interface ChildRun {
   end: Record<string, unknown> | undefined
 }
 
-/** Runs `tsvmm ...args`; `onStdout` sees output as it comes (to signal the child, say). */
+/**
+ * Runs `tsvmm ...args`; `onStdout` sees output as it comes (to signal the child, say), `onSpawn`
+ * gets the child's pid (to watch its memory, say).
+ */
 export function tsvmm(
   args: string[],
-  options: { onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void } = {},
+  options: {
+    onStdout?: (text: string, kill: (sig: NodeJS.Signals) => void) => void
+    onSpawn?: (pid: number) => void
+  } = {},
 ): Promise<ChildRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    if (child.pid !== undefined) options.onSpawn?.(child.pid)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => {
