@@ -4,7 +4,7 @@
 // timeout, the watchdog) or on a VM failure, and reports what happened with an exit code.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import type { Kvm, Vm } from '@tsvmm/kvm-sys'
-import { buildVm, engineClock, GUEST_DOMID, kvmFailure, xenVersionWord } from './builder.js'
+import { buildVm, kvmFailure } from './builder.js'
 import {
   type CheckResult,
   ConsoleLines,
@@ -12,6 +12,7 @@ import {
   writeBackendReply,
 } from './devices/guest-protocol.js'
 import { createPlatformState, type PlatformState, serialReader } from './devices/platform.js'
+import { domainOptions } from './domain-options.js'
 import { EXIT, type ExitCode, VmmError } from './errors.js'
 import type { MachineOptions, MachineOutput, RunOutcome } from './machine-api.js'
 import {
@@ -73,25 +74,15 @@ export class Machine {
     this.#threads = new VcpuThreads(built.vm, built.vcpus)
     this.#platform = built.linux ? createPlatformState() : undefined
     try {
-      this.#xen = new XenDomain({
-        vm: built.vm,
-        vcpus: this.#threads,
-        memory: built.memory,
-        delivery: built.delivery,
-        domid: GUEST_DOMID,
-        xenVersion: xenVersionWord(config),
-        longMode: this.#width === 64,
-        xen: config.xen !== false,
-        clock: engineClock(built.vm, (m) => out.log('warn', m)),
-        irqchip: built.linux ? 'kernel' : 'split',
-        kvmRunstate: built.kvmRunstate,
-        shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
-        log: (level, m) => out.log(level, m),
-        bug: (m) => {
-          this.#vmmBugs++
-          out.log('warn', `tsvmm bug: ${m}`)
-        },
-      })
+      this.#xen = new XenDomain(
+        domainOptions(config, built, this.#threads, out, {
+          shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
+          bug: (m) => {
+            this.#vmmBugs++
+            out.log('warn', `tsvmm bug: ${m}`)
+          },
+        }),
+      )
     } catch (e) {
       this.#vm.close()
       this.#kvm.close()
@@ -137,6 +128,9 @@ export class Machine {
       if (abort.aborted) this.stop('signal', 'stopped by a signal', EXIT.SIGINT)
       abort.addEventListener('abort', () => {
         const sig = abort.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
+        // SIGTERM asks a guest with xenbus to power off, as `xl shutdown` does; the run then
+        // ends with the guest's own power-off (a second signal still stops it at once).
+        if (sig === 'SIGTERM' && this.#askShutdown('SIGTERM')) return
         this.stop('signal', `stopped by ${sig}`, sig === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT)
       })
     }
@@ -157,6 +151,18 @@ export class Machine {
             ),
           c.timeoutSec * 1000,
         ),
+      )
+    const after = c.shutdownAfterSec ?? 0
+    if (after > 0)
+      this.#timers.push(
+        setTimeout(() => {
+          if (!this.#askShutdown(`--shutdown-after ${after}`))
+            this.stop(
+              'timeout',
+              `--shutdown-after ${after}: the guest has no xenbus shutdown watcher (control/feature-poweroff unset)`,
+              EXIT.VM_FAILED,
+            )
+        }, after * 1000),
       )
     if (c.measureAfterMs !== undefined)
       this.#timers.push(
@@ -292,6 +298,17 @@ export class Machine {
         },
       }),
     }
+  }
+
+  /**
+   * Writes control/shutdown = poweroff for the guest's xenbus; true if the guest said it acts on
+   * it (control/feature-poweroff = 1), so the run waits for its power-off.
+   */
+  #askShutdown(why: string): boolean {
+    if (this.#stop !== undefined) return false
+    const heard = this.#xen.requestShutdown('poweroff')
+    if (heard) this.#out.log('info', `${why}: asked the guest to power off (control/shutdown)`)
+    return heard
   }
 
   #guestShutdown(reason: number, vcpu: number): void {
