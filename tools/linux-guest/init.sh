@@ -13,6 +13,13 @@ echo "TSVMM-CPUS $(grep -c ^processor /proc/cpuinfo)"
 # The domain handle, from XENVER_guest_handle (or xenstore's vm/uuid when that fails).
 echo "TSVMM-UUID $(cat /sys/hypervisor/uuid 2>/dev/null)"
 dmesg | grep -i -E 'xen|smp: |clocksource|hypervisor|paravirt' | sed 's/^/TSVMM-DMESG /'
+# The Xen PV console: hvc0 stays open (its event channel is bound only while it is), output
+# post-processing off so the line leaves the guest as written, then one known line.
+if [ -c /dev/hvc0 ]; then
+  exec 3<>/dev/hvc0
+  stty -opost <&3 2>/dev/null
+  printf 'TSVMM-HVC %s\n' 'hvc0 byte for byte: 0123456789 ~!@#%^&*()_+{}|:<>?[];,./' >&3
+fi
 # Let both CPUs take some timer and IPI interrupts before they are counted.
 for i in 1 2 3 4 5 6 7 8; do taskset -c $((i % 2)) true 2>/dev/null; sleep 0.05; done
 echo TSVMM-INTERRUPTS-BEGIN

@@ -37,6 +37,8 @@ export function domainOptions(
       xen && {
         pv: {
           storeGpa: xenSpecialPages(config.memoryMiB * 1048576).store,
+          consoleGpa: xenSpecialPages(config.memoryMiB * 1048576).console,
+          consoleOutput: (bytes: Uint8Array) => out.hvc(bytes),
           name: 'tsvmm',
           memoryKiB: config.memoryMiB * 1024,
         },

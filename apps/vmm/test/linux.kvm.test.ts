@@ -58,6 +58,9 @@ interface Boot {
 /** The domain's uuid the boots are given (/sys/hypervisor/uuid must say it back). */
 const UUID = '6b1d2c0e-7a41-4c55-9e0f-2b8d3a4c5e6f'
 
+/** The line tools/linux-guest/init.sh writes to hvc0 after 'TSVMM-HVC '. */
+const HVC_LINE = 'hvc0 byte for byte: 0123456789 ~!@#%^&*()_+{}|:<>?[];,./'
+
 /** What a boot adds: to the command line, and what to do when the guest prints something. */
 interface BootExtra {
   cmdline?: string
@@ -194,6 +197,12 @@ describe.each(['kernel', 'user'] as const)('Linux as a Xen HVM guest, %s deliver
     expect(b.log).toMatch(new RegExp(`^TSVMM-UUID ${UUID}$`, 'm'))
   })
 
+  it('PV console: a line written to hvc0 comes out of tsvmm byte for byte; hvc_console row', () => {
+    expect(b.log).toContain(`\nTSVMM-HVC ${HVC_LINE}\n`)
+    const hvc = b.facts.interrupts.find((r) => /hvc_console/.test(r.name))
+    expect(hvc?.name, b.log.slice(-3000)).toMatch(/xen-dyn(-lateeoi)?\s+-event\s+hvc_console/)
+  })
+
   it('no Oops, BUG, WARNING or panic', () => {
     expect(b.facts.problems).toEqual([])
   })
@@ -205,25 +214,26 @@ describe.each(['kernel', 'user'] as const)('Linux shut down by tsvmm, %s deliver
     async () => {
       let signalled = false
       b = await boot(delivery, {
-        cmdline: 'tsvmm.wait=1',
+        // /dev/console is hvc0: the markers below come through the PV console.
+        cmdline: 'tsvmm.wait=1 console=hvc0',
         // Once the guest waits, SIGTERM: tsvmm writes control/shutdown = poweroff.
         onText: (text, kill) => {
-          if (!signalled && /^TSVMM-WAITING$/m.test(text)) {
+          if (!signalled && /^TSVMM-WAITING\r?$/m.test(text)) {
             signalled = true
             kill('SIGTERM')
           }
         },
-        complete: (r) => /^TSVMM-WAITING$/m.test(r.log),
+        complete: (r) => /^TSVMM-WAITING\r?$/m.test(r.log),
       })
       console.log(`linux ${delivery} SIGTERM: exit ${b.code} after ${b.seconds.toFixed(1)} s`)
     },
     ATTEMPTS * (BOOT_TIMEOUT_S + 30) * 1000,
   )
 
-  it('SIGTERM: the xenbus shutdown watcher powers the guest off (exit 0)', () => {
-    expect(b.log, b.stderr).toMatch(/^TSVMM-WAITING$/m)
+  it('SIGTERM: the xenbus shutdown watcher powers the guest off (exit 0), console=hvc0', () => {
+    expect(b.log, b.stderr).toMatch(/^TSVMM-WAITING\r?$/m)
     // The guest's own path: the watcher ran /sbin/poweroff, which signalled /init.
-    expect(b.log, b.log.slice(-2000) + b.stderr).toMatch(/^TSVMM-SHUTDOWN-REQUESTED$/m)
+    expect(b.log, b.log.slice(-2000) + b.stderr).toMatch(/^TSVMM-SHUTDOWN-REQUESTED\r?$/m)
     expect(b.stderr).toMatch(/powered off \(ACPI S5/)
     expect(b.code).toBe(0)
     expect(b.facts.problems).toEqual([])

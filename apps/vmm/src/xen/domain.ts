@@ -8,6 +8,7 @@ import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
 import type { BackendRequest } from '../devices/guest-protocol.js'
 import type { VcpuOps } from '../vcpu/threads.js'
 import { type BackendReply, DeviceBackend } from './backend.js'
+import { XenConsoleBackend } from './console.js'
 import { domainHandle } from './domain-handle.js'
 import { type ActiveDelivery, XenEvents } from './events.js'
 import { HVM_PARAM_PV } from './hvm-params.js'
@@ -18,6 +19,10 @@ import { type ShutdownRequest, XenstoreBackend } from './xenstore.js'
 export interface XenPvDevices {
   /** The xenstore ring page (HVM_PARAM_STORE_PFN). */
   readonly storeGpa: number
+  /** The console ring page (HVM_PARAM_CONSOLE_PFN). */
+  readonly consoleGpa: number
+  /** Where the guest's PV console output goes. */
+  readonly consoleOutput: (bytes: Uint8Array) => void
   readonly name: string
   readonly memoryKiB: number
 }
@@ -57,6 +62,7 @@ export class XenDomain {
   readonly #platform: XenPlatform
   readonly #backend: DeviceBackend
   readonly #xenstore: XenstoreBackend | undefined
+  readonly #console: XenConsoleBackend | undefined
 
   constructor(o: XenDomainOptions) {
     const clock = o.clock
@@ -90,6 +96,14 @@ export class XenDomain {
       })
       params.set(HVM_PARAM_PV.STORE_PFN, BigInt(o.pv.storeGpa / 4096))
       params.set(HVM_PARAM_PV.STORE_EVTCHN, BigInt(this.#xenstore.port))
+      this.#console = new XenConsoleBackend({
+        memory: o.memory,
+        gpa: o.pv.consoleGpa,
+        evtchn: events.offload,
+        output: o.pv.consoleOutput,
+      })
+      params.set(HVM_PARAM_PV.CONSOLE_PFN, BigInt(o.pv.consoleGpa / 4096))
+      params.set(HVM_PARAM_PV.CONSOLE_EVTCHN, BigInt(this.#console.port))
     }
     const handle = domainHandle(uuid)
     this.#platform = new XenPlatform({
@@ -125,6 +139,8 @@ export class XenDomain {
   /** Drains the backend's eventfds (guest sends the kernel took; irqfd writes in user delivery). */
   pollBackend(): void {
     this.#backend.poll()
+    // Cheap (two index reads), and catches output a guest wrote without a kick.
+    this.#console?.drain()
   }
 
   /**
@@ -146,6 +162,7 @@ export class XenDomain {
   /** Stops the timers and closes the backend; returns the errors to report. */
   dispose(): string[] {
     this.#xenstore?.close()
+    this.#console?.close()
     this.#engine.dispose()
     this.#events.dispose()
     return [...this.#events.errors, ...this.#backend.errors]
