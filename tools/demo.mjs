@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm demo`: builds the workspace, then, on real KVM (a local /dev/kvm with Xen event channels,
 // else the emulated host of tools/kvm-host, in one boot), prints the capability report of the KVM it
-// finds and runs the reference VMM's demo guest in both delivery modes and both guest widths.
+// finds and runs the reference VMM's demo guest in both delivery modes and both guest widths,
+// then boots Linux as a Xen HVM guest in both delivery modes.
 // It shows one line per step (each package built, QEMU install, kernel download, host boot, each
 // guest run); everything else goes to a log file, named when something fails.
 // The last line is the demo's "N passed, N failed"; the exit code is non-zero on any failure.

@@ -33,6 +33,8 @@ export interface DemoOptions {
   vcpus: number
   /** Also run the fuzz guest in each mode and width. */
   fuzz: boolean
+  /** Then boot Linux (tools/linux-guest) in each delivery mode. */
+  linux: boolean
   /** Run on this machine's /dev/kvm even when it seems unusable (no re-exec in tools/kvm-host). */
   here: boolean
   /** Bound of each VM run, seconds. */
@@ -191,6 +193,7 @@ function parseDemo(r: ArgReader): Command {
     widths: [64, 32],
     vcpus: 2,
     fuzz: false,
+    linux: true,
     here: false,
     timeoutSec: 120,
   }
@@ -225,6 +228,9 @@ function parseDemo(r: ArgReader): Command {
         break
       case '--here':
         options.here = true
+        break
+      case '--no-linux':
+        options.linux = false
         break
       default:
         throw unknownFlag('demo', a)

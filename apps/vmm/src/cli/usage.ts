@@ -50,7 +50,8 @@ Reports the KVM API, the capabilities tsvmm uses and the KVM_CAP_XEN_HVM feature
 event channel path whether the kernel can do it and why not where it cannot.`,
   demo: `usage: tsvmm demo [options]
 
-Runs the demo guest (tools/guests/build) in each delivery mode and guest width and ends with
+Runs the demo guest (tools/guests/build) in each delivery mode and guest width, then boots Linux
+(tools/linux-guest/build) as a Xen HVM guest in each delivery mode, and ends with
 'N passed, N failed'. Without a usable /dev/kvm it starts itself inside tools/kvm-host.
 
 options:
@@ -58,6 +59,7 @@ options:
   --width <bits>         64, 32 or all (default all)
   --vcpus <n>            vCPUs of each VM (default 2)
   --fuzz                 also run the fuzz guest in each mode and width
+  --no-linux             skip the Linux boots
   --timeout <s>          bound of each VM run (default 120)
   --here                 use this machine's /dev/kvm, never tools/kvm-host`,
 } as const

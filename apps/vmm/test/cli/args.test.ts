@@ -153,6 +153,7 @@ describe('tsvmm command line', () => {
         widths: [64, 32],
         vcpus: 2,
         fuzz: false,
+        linux: true,
         here: false,
         timeoutSec: 120,
       },
@@ -167,12 +168,14 @@ describe('tsvmm command line', () => {
       '3',
       '--fuzz',
       '--here',
+      '--no-linux',
     )
     expect(c.kind === 'demo' && c.options).toMatchObject({
       deliveries: ['user'],
       widths: [32],
       vcpus: 3,
       fuzz: true,
+      linux: false,
       here: true,
     })
     expect(usageError('demo', '--width', '16')).toMatch(/--width: must be 64, 32 or all/)

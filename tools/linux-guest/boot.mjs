@@ -1,0 +1,113 @@
+// One Linux boot as the KVM suite, `pnpm compare:qemu` and `tsvmm demo` run it: a child process
+// (tsvmm or QEMU) whose serial log is read for the /init markers. Nested guests under TCG are
+// slow and sometimes hang, so a hang is told from a slow boot by the serial line going quiet, the
+// whole boot has a generous bound, and a boot whose /init report is incomplete is retried.
+import { spawn } from 'node:child_process'
+import { bootFacts } from './facts.mjs'
+
+/** The whole boot's bound (other emulated hosts on the same cores make boots slower). */
+export const BOOT_TIMEOUT_MS = 900_000
+/** The serial line quiet this long: a hang. */
+export const HANG_QUIET_MS = 180_000
+/** Boots tried before the answer is "no". */
+export const ATTEMPTS = 3
+
+/**
+ * @typedef {object} Boot
+ * @property {number | null} code exit code (null when killed)
+ * @property {string} log the serial log (stdout)
+ * @property {string} stderr
+ * @property {number | undefined} toInit seconds from process start to the /init marker
+ * @property {number} seconds seconds to the end
+ * @property {import('./facts.mjs').BootFacts} facts
+ * @property {number} attempts which attempt this was
+ */
+
+/**
+ * Runs `cmd args` once; resolves when it ends (it is killed on a hang or at the bound).
+ * @param {string} cmd @param {string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number, quietMs?: number,
+ *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void }} [o] `onLog` sees the
+ *   serial log so far on every output, and may signal the child (a SIGTERM shutdown test)
+ * @returns {Promise<Omit<Boot, 'attempts'>>}
+ */
+export function bootOnce(cmd, args, o = {}) {
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env })
+    let log = ''
+    let stderr = ''
+    /** @type {number | undefined} */
+    let toInit
+    let last = Date.now()
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? BOOT_TIMEOUT_MS)
+    const quiet = setInterval(() => {
+      if (Date.now() - last > (o.quietMs ?? HANG_QUIET_MS)) child.kill('SIGKILL')
+    }, 5000)
+    child.stdout.on('data', (d) => {
+      last = Date.now()
+      log += d.toString()
+      if (toInit === undefined && log.includes('TSVMM-INIT '))
+        toInit = (Date.now() - started) / 1000
+      o.onLog?.(log, (sig) => child.kill(sig))
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d.toString()
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      clearInterval(quiet)
+      const seconds = (Date.now() - started) / 1000
+      resolve({ code, log, stderr, toInit, seconds, facts: bootFacts(log) })
+    })
+  })
+}
+
+/**
+ * Boots until the /init report is complete, at most `attempts` times; `onAttempt` sees each one
+ * (to keep the flake rate on record). Resolves with the last attempt.
+ * @param {string} cmd @param {string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, attempts?: number, timeoutMs?: number, quietMs?: number,
+ *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void,
+ *   complete?: (boot: Boot) => boolean, onAttempt?: (boot: Boot) => void }} [o] `complete` says
+ *   whether a boot got far enough (default: its /init report is done); others are retried
+ * @returns {Promise<Boot>}
+ */
+export async function bootUntilDone(cmd, args, o = {}) {
+  /** @type {Boot | undefined} */
+  let last
+  for (let a = 1; a <= (o.attempts ?? ATTEMPTS); a++) {
+    last = { ...(await bootOnce(cmd, args, o)), attempts: a }
+    o.onAttempt?.(last)
+    if (o.complete?.(last) ?? last.facts.done) return last
+  }
+  return /** @type {Boot} */ (last)
+}
+
+/**
+ * The `tsvmm run` arguments of the test boot: 2 vCPUs, 512 MiB, the guest's kernel, initramfs
+ * and command line, the given delivery mode.
+ * @param {string} main tsvmm's dist/main.js
+ * @param {{ vmlinuz: string, initramfs: string, cmdline: string }} guest
+ * @param {'kernel' | 'user'} delivery
+ * @param {string[]} [extra] more flags
+ */
+export function tsvmmLinuxArgs(main, guest, delivery, extra = []) {
+  return [
+    main,
+    'run',
+    '--kernel',
+    guest.vmlinuz,
+    '--initrd',
+    guest.initramfs,
+    '--cmdline',
+    guest.cmdline,
+    '--vcpus',
+    '2',
+    '--memory',
+    '512M',
+    '--delivery',
+    delivery,
+    ...extra,
+  ]
+}
