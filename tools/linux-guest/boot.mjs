@@ -26,7 +26,9 @@ export const ATTEMPTS = 3
 /**
  * Runs `cmd args` once; resolves when it ends (it is killed on a hang or at the bound).
  * @param {string} cmd @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number, quietMs?: number }} [o]
+ * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number, quietMs?: number,
+ *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void }} [o] `onLog` sees the
+ *   serial log so far on every output, and may signal the child (a SIGTERM shutdown test)
  * @returns {Promise<Omit<Boot, 'attempts'>>}
  */
 export function bootOnce(cmd, args, o = {}) {
@@ -47,6 +49,7 @@ export function bootOnce(cmd, args, o = {}) {
       log += d.toString()
       if (toInit === undefined && log.includes('TSVMM-INIT '))
         toInit = (Date.now() - started) / 1000
+      o.onLog?.(log, (sig) => child.kill(sig))
     })
     child.stderr.on('data', (d) => {
       stderr += d.toString()
@@ -65,7 +68,9 @@ export function bootOnce(cmd, args, o = {}) {
  * (to keep the flake rate on record). Resolves with the last attempt.
  * @param {string} cmd @param {string[]} args
  * @param {{ env?: NodeJS.ProcessEnv, attempts?: number, timeoutMs?: number, quietMs?: number,
- *   onAttempt?: (boot: Boot) => void }} [o]
+ *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void,
+ *   complete?: (boot: Boot) => boolean, onAttempt?: (boot: Boot) => void }} [o] `complete` says
+ *   whether a boot got far enough (default: its /init report is done); others are retried
  * @returns {Promise<Boot>}
  */
 export async function bootUntilDone(cmd, args, o = {}) {
@@ -74,7 +79,7 @@ export async function bootUntilDone(cmd, args, o = {}) {
   for (let a = 1; a <= (o.attempts ?? ATTEMPTS); a++) {
     last = { ...(await bootOnce(cmd, args, o)), attempts: a }
     o.onAttempt?.(last)
-    if (last.facts.done) return last
+    if (o.complete?.(last) ?? last.facts.done) return last
   }
   return /** @type {Boot} */ (last)
 }

@@ -38,6 +38,8 @@ export interface MachineOutput {
   console(vcpu: number, line: string): void
   /** A line from the guest's serial port (a Linux guest's ttyS0). */
   serial(line: string): void
+  /** Bytes from the guest's PV console (a Linux guest's hvc0), as the guest wrote them. */
+  hvc(bytes: Uint8Array): void
   result(result: CheckResult): void
   log(level: LogLevel, message: string): void
 }

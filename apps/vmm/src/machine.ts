@@ -4,7 +4,7 @@
 // timeout, the watchdog) or on a VM failure, and reports what happened with an exit code.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import type { Kvm, Vm } from '@tsvmm/kvm-sys'
-import { buildVm, engineClock, GUEST_DOMID, kvmFailure, xenVersionWord } from './builder.js'
+import { buildVm, kvmFailure } from './builder.js'
 import {
   type CheckResult,
   ConsoleLines,
@@ -12,6 +12,7 @@ import {
   writeBackendReply,
 } from './devices/guest-protocol.js'
 import { createPlatformState, type PlatformState, serialReader } from './devices/platform.js'
+import { domainOptions } from './domain-options.js'
 import { EXIT, type ExitCode, VmmError } from './errors.js'
 import type { MachineOptions, MachineOutput, RunOutcome } from './machine-api.js'
 import {
@@ -76,25 +77,15 @@ export class Machine {
     this.#threads = new VcpuThreads(built.vm, built.vcpus)
     this.#platform = built.linux ? createPlatformState() : undefined
     try {
-      this.#xen = new XenDomain({
-        vm: built.vm,
-        vcpus: this.#threads,
-        memory: built.memory,
-        delivery: built.delivery,
-        domid: GUEST_DOMID,
-        xenVersion: xenVersionWord(config),
-        longMode: this.#width === 64,
-        xen: config.xen !== false,
-        clock: engineClock(built.vm, (m) => out.log('warn', m)),
-        irqchip: built.linux ? 'kernel' : 'split',
-        kvmRunstate: built.kvmRunstate,
-        shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
-        log: (level, m) => out.log(level, m),
-        bug: (m) => {
-          this.#vmmBugs++
-          out.log('warn', `tsvmm bug: ${m}`)
-        },
-      })
+      this.#xen = new XenDomain(
+        domainOptions(config, built, this.#threads, out, {
+          shutdown: (reason, vcpu) => this.#guestShutdown(reason, vcpu),
+          bug: (m) => {
+            this.#vmmBugs++
+            out.log('warn', `tsvmm bug: ${m}`)
+          },
+        }),
+      )
     } catch (e) {
       this.#vm.close()
       this.#kvm.close()
@@ -140,6 +131,9 @@ export class Machine {
       if (abort.aborted) this.stop('signal', 'stopped by a signal', EXIT.SIGINT)
       abort.addEventListener('abort', () => {
         const sig = abort.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
+        // SIGTERM asks a guest with xenbus to power off, as `xl shutdown` does; the run then
+        // ends with the guest's own power-off (a second signal still stops it at once).
+        if (sig === 'SIGTERM' && this.#askShutdown('SIGTERM')) return
         this.stop('signal', `stopped by ${sig}`, sig === 'SIGTERM' ? EXIT.SIGTERM : EXIT.SIGINT)
       })
     }
@@ -159,18 +153,19 @@ export class Machine {
       'debug',
       `vCPU threads ready ${Number(process.hrtime.bigint() - this.#started) / 1e6} ms after start`,
     )
+    const arm = (ms: number, f: () => void) => this.#timers.push(setTimeout(f, ms))
+    const timeout = `the guest did not finish within ${c.timeoutSec} s`
     if (c.timeoutSec > 0)
-      this.#timers.push(
-        setTimeout(
-          () =>
-            this.stop(
-              'timeout',
-              `the guest did not finish within ${c.timeoutSec} s${this.#exitsSoFar()}`,
-              EXIT.VM_FAILED,
-            ),
-          c.timeoutSec * 1000,
-        ),
+      arm(c.timeoutSec * 1000, () =>
+        this.stop('timeout', `${timeout}${this.#exitsSoFar()}`, EXIT.VM_FAILED),
       )
+    const after = c.shutdownAfterSec ?? 0
+    const noWatcher = 'the guest has no xenbus shutdown watcher (control/feature-poweroff unset)'
+    if (after > 0)
+      arm(after * 1000, () => {
+        if (!this.#askShutdown(`--shutdown-after ${after}`))
+          this.stop('timeout', `--shutdown-after ${after}: ${noWatcher}`, EXIT.VM_FAILED)
+      })
     if (c.watchdogSec > 0) {
       let last = -1
       let quietSince = Date.now()
@@ -310,6 +305,17 @@ export class Machine {
         },
       }),
     }
+  }
+
+  /**
+   * Writes control/shutdown = poweroff for the guest's xenbus; true if the guest said it acts on
+   * it (control/feature-poweroff = 1), so the run waits for its power-off.
+   */
+  #askShutdown(why: string): boolean {
+    if (this.#stop !== undefined) return false
+    const heard = this.#xen.requestShutdown('poweroff')
+    if (heard) this.#out.log('info', `${why}: asked the guest to power off (control/shutdown)`)
+    return heard
   }
 
   #guestShutdown(reason: number, vcpu: number): void {

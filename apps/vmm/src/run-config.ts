@@ -42,4 +42,11 @@ export interface RunConfig {
   watchdogSec: number
   /** Print check results as JSON lines on stdout instead of text. */
   json: boolean
+  /** The domain's uuid (XENVER_guest_handle, xenstore's /vm/<uuid>); resolved configs have one. */
+  uuid?: string
+  /**
+   * Ask a Linux guest to power off through xenstore (control/shutdown) after this many seconds,
+   * as SIGTERM does (0: never).
+   */
+  shutdownAfterSec?: number
 }

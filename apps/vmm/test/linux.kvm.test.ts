@@ -21,7 +21,7 @@ interface Boot {
   code: number | null
   log: string
   stderr: string
-  facts: { done: boolean; init: boolean }
+  facts: { done: boolean; init: boolean; interrupts: Row[]; problems: string[] }
   seconds: number
   toInit: number | undefined
   attempts: number
@@ -32,6 +32,16 @@ interface Check {
   message: string
 }
 const RESULTS = fileURLToPath(new URL('../../../test-results/', import.meta.url))
+/** The domain's uuid the boots are given (/sys/hypervisor/uuid must say it back). */
+const UUID = '6b1d2c0e-7a41-4c55-9e0f-2b8d3a4c5e6f'
+/** The line tools/linux-guest/init.sh writes to hvc0 after 'TSVMM-HVC '. */
+const HVC_LINE = 'hvc0 byte for byte: 0123456789 ~!@#%^&*()_+{}|:<>?[];,./'
+
+interface Row {
+  irq: string
+  perCpu: number[]
+  name: string
+}
 
 let guest: { vmlinuz: string; initramfs: string; cmdline: string; release: string }
 
@@ -39,13 +49,24 @@ beforeAll(async () => {
   guest = await linuxGuest()
 }, 600_000)
 
+/** What a boot adds to the test boot: command line words, a log watcher, when it is complete. */
+interface BootExtra {
+  cmdline?: string
+  onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void
+  complete?: (b: Boot) => boolean
+}
+
 /** Boots until the /init report is complete, keeping every attempt on record. */
-function boot(delivery: 'kernel' | 'user'): Promise<Boot> {
+function boot(delivery: 'kernel' | 'user', extra: BootExtra = {}): Promise<Boot> {
   const timeout = String(BOOT_TIMEOUT_MS / 1000)
+  const g =
+    extra.cmdline === undefined ? guest : { ...guest, cmdline: `${guest.cmdline} ${extra.cmdline}` }
   return bootUntilDone(
     process.execPath,
-    tsvmmLinuxArgs(MAIN, guest, delivery, ['--timeout', timeout]),
+    tsvmmLinuxArgs(MAIN, g, delivery, ['--timeout', timeout, '--uuid', UUID]),
     {
+      ...(extra.onLog !== undefined && { onLog: extra.onLog }),
+      ...(extra.complete !== undefined && { complete: extra.complete }),
       onAttempt: (b: Boot) => {
         const end = b.stderr.trim().split('\n').at(-1)
         mkdirSync(RESULTS, { recursive: true })
@@ -53,7 +74,7 @@ function boot(delivery: 'kernel' | 'user'): Promise<Boot> {
           `${RESULTS}linux-boots.json`,
           `${JSON.stringify({ delivery, attempt: b.attempts, code: b.code, init: b.facts.init, done: b.facts.done, seconds: b.seconds, toInitSeconds: b.toInit, end })}\n`,
         )
-        if (b.facts.done) return
+        if (extra.complete?.(b) ?? b.facts.done) return
         // Keep what a failed attempt printed, to tell a nested-host hang from a tsvmm bug.
         writeFileSync(
           `${RESULTS}linux-${delivery}-attempt${b.attempts}.log`,
@@ -102,5 +123,50 @@ describe.each(['kernel', 'user'] as const)('Linux as a Xen HVM guest, %s deliver
 
   it('no Oops, BUG, WARNING or panic', () => {
     expectPassed(/^no Oops/)
+  })
+
+  it('xenbus: /proc/interrupts has the xenbus event channel, /sys/hypervisor/uuid is --uuid', () => {
+    const xenbus = b.facts.interrupts.find((r) => /\sxenbus$/.test(r.name))
+    expect(xenbus?.name, b.log.slice(-3000)).toMatch(/xen-dyn\s+-event\s+xenbus/)
+    expect(b.log).toMatch(new RegExp(`^TSVMM-UUID ${UUID}$`, 'm'))
+  })
+
+  it('PV console: a line written to hvc0 comes out of tsvmm byte for byte; hvc_console row', () => {
+    expect(b.log).toContain(`\nTSVMM-HVC ${HVC_LINE}\n`)
+    const hvc = b.facts.interrupts.find((r) => /hvc_console/.test(r.name))
+    expect(hvc?.name, b.log.slice(-3000)).toMatch(/xen-dyn(-lateeoi)?\s+-event\s+hvc_console/)
+  })
+})
+
+describe.each(['kernel', 'user'] as const)('Linux shut down by tsvmm, %s delivery', (delivery) => {
+  let b: Boot
+  const waiting = /^TSVMM-WAITING\r?$/m
+  beforeAll(
+    async () => {
+      let signalled = false
+      b = await boot(delivery, {
+        // /dev/console is hvc0: the markers below come through the PV console.
+        cmdline: 'tsvmm.wait=1 console=hvc0',
+        // Once the guest waits, SIGTERM: tsvmm writes control/shutdown = poweroff.
+        onLog: (log, kill) => {
+          if (!signalled && waiting.test(log)) {
+            signalled = true
+            kill('SIGTERM')
+          }
+        },
+        complete: (r) => waiting.test(r.log),
+      })
+      console.log(`linux ${delivery} SIGTERM: exit ${b.code} after ${b.seconds.toFixed(1)} s`)
+    },
+    ATTEMPTS * (BOOT_TIMEOUT_MS + 30_000),
+  )
+
+  it('SIGTERM: the xenbus shutdown watcher powers the guest off (exit 0), console=hvc0', () => {
+    expect(b.log, b.log.slice(-3000) + b.stderr).toMatch(waiting)
+    // The guest's own path: the watcher ran /sbin/poweroff, which signalled /init.
+    expect(b.log, b.log.slice(-2000) + b.stderr).toMatch(/^TSVMM-SHUTDOWN-REQUESTED\r?$/m)
+    expect(b.stderr).toMatch(/powered off \(ACPI S5/)
+    expect(b.code).toBe(0)
+    expect(b.facts.problems).toEqual([])
   })
 })

@@ -1,7 +1,11 @@
 // The guest's physical memory map (the BIOS e820 table Linux reads from boot_params): RAM below
 // 640 KiB (Linux allocates its SMP trampoline there: reserve_real_mode), the legacy VGA/BIOS hole,
 // RAM from 1 MiB, a hole under 4 GiB for the IOAPIC and local APIC, and the RAM that does not fit
-// below it above 4 GiB. The ACPI tables sit in their own ACPI range in the BIOS area.
+// below it above 4 GiB. The ACPI tables sit in their own ACPI range in the BIOS area. The Xen
+// special pages (the xenstore and console rings a toolstack gives an HVM guest through
+// HVM_PARAM_STORE_PFN / CONSOLE_PFN) are the last pages of low RAM, marked reserved as Xen's
+// hvmloader and QEMU's XEN_SPECIAL_AREA do: Linux must not allocate them, and it maps them with
+// memremap, which refuses pages the e820 map calls RAM.
 
 /** e820 entry types (arch/x86/include/uapi/asm/setup_data.h, E820_TYPE_*). */
 export const E820 = { RAM: 1, RESERVED: 2, ACPI: 3, NVS: 4 } as const
@@ -26,6 +30,28 @@ export const MMIO_HOLE_START = 0xc0000000
 /** 4 GiB. */
 export const FOUR_GIB = 0x1_0000_0000
 
+/** The Xen special pages, in page order from the start of the area. */
+export const XEN_SPECIAL_PAGE = { console: 0, store: 1 } as const
+/** How many special pages there are. */
+export const XEN_SPECIAL_PAGE_COUNT = 2
+
+/** Where the Xen special pages of a VM of `ramBytes` are: the area, and each page's address. */
+export function xenSpecialPages(ramBytes: number): {
+  start: number
+  size: number
+  console: number
+  store: number
+} {
+  const size = XEN_SPECIAL_PAGE_COUNT * 4096
+  const start = Math.min(ramBytes, MMIO_HOLE_START) - size
+  return {
+    start,
+    size,
+    console: start + XEN_SPECIAL_PAGE.console * 4096,
+    store: start + XEN_SPECIAL_PAGE.store * 4096,
+  }
+}
+
 /** Where guest RAM lives for a VM of `ramBytes`: one or two ranges (memory slots). */
 export function ramRanges(ramBytes: number): { gpa: number; size: number }[] {
   if (!Number.isSafeInteger(ramBytes) || ramBytes < 2 * HIGH_RAM_START)
@@ -40,19 +66,20 @@ export function ramRanges(ramBytes: number): { gpa: number; size: number }[] {
 /** The e820 table for a VM of `ramBytes`, sorted and non-overlapping. */
 export function e820Table(ramBytes: number): E820Entry[] {
   const ranges = ramRanges(ramBytes)
-  const low = ranges[0] as { gpa: number; size: number }
+  const special = xenSpecialPages(ramBytes)
   const out: E820Entry[] = [
     { addr: 0, size: LOW_RAM_END, type: E820.RAM },
     { addr: LOW_RAM_END, size: LEGACY_HOLE - LOW_RAM_END, type: E820.RESERVED },
     { addr: ACPI_AREA.start, size: ACPI_AREA.size, type: E820.ACPI },
-    { addr: HIGH_RAM_START, size: low.size - HIGH_RAM_START, type: E820.RAM },
+    { addr: HIGH_RAM_START, size: special.start - HIGH_RAM_START, type: E820.RAM },
+    { addr: special.start, size: special.size, type: E820.RESERVED },
   ]
   const high = ranges[1]
   if (high !== undefined) out.push({ addr: high.gpa, size: high.size, type: E820.RAM })
   return out
 }
 
-/** The highest address + 1 of RAM below 4 GiB (where "low RAM" ends, for the initrd). */
+/** The highest address + 1 of usable RAM below 4 GiB (below the Xen special pages; for the initrd). */
 export function lowRamTop(ramBytes: number): number {
-  return Math.min(ramBytes, MMIO_HOLE_START)
+  return xenSpecialPages(ramBytes).start
 }

@@ -14,6 +14,7 @@ import {
   parseLogLevel,
   parseMemory,
   parsePath,
+  parseUuid,
   parseXenVersion,
   type RunConfig,
   resolveConfig,
@@ -168,6 +169,12 @@ function parseRun(r: ArgReader, cwd: string): Command {
         break
       case '--json':
         flags.json = true
+        break
+      case '--uuid':
+        flags.uuid = parseUuid(f(a), r.value(a))
+        break
+      case '--shutdown-after':
+        flags.shutdownAfterSec = parseIntIn(f(a), r.value(a), 0, LIMITS.shutdownAfterSec.max)
         break
       default:
         if (a.startsWith('-')) throw unknownFlag('run', a)

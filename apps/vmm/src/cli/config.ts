@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { VmmError } from '../errors.js'
-
 import type { ConsoleTarget, Delivery, LogLevel, RunConfig, XenVersion } from '../run-config.js'
+import { randomDomainUuid, UUID_PATTERN } from '../xen/domain-handle.js'
 
 export type { ConsoleTarget, Delivery, LogLevel, RunConfig, XenVersion } from '../run-config.js'
 
@@ -16,6 +16,7 @@ export const LIMITS = {
   memoryMiB: { min: 2, max: 3072 },
   timeoutSec: { min: 0, max: 86400 },
   watchdogSec: { min: 0, max: 86400 },
+  shutdownAfterSec: { min: 0, max: 86400 },
 } as const
 
 /** Defaults of every field but `image`. */
@@ -48,6 +49,8 @@ const FIELDS = [
   'timeout',
   'watchdog',
   'json',
+  'uuid',
+  'shutdownAfter',
 ] as const
 type Field = (typeof FIELDS)[number]
 
@@ -136,6 +139,13 @@ export function parseCmdline(src: Source, v: unknown): string {
   return v
 }
 
+/** A uuid in canonical text form (kept lower case, as Xen prints it). */
+export function parseUuid(src: Source, v: unknown): string {
+  if (typeof v !== 'string' || !UUID_PATTERN.test(v.trim()))
+    throw bad(src, 'must be a uuid like 3f2504e0-4f89-41d3-9a0c-0305e82c3301', v)
+  return v.trim().toLowerCase()
+}
+
 function parseBool(src: Source, v: unknown): boolean {
   if (typeof v !== 'boolean') throw bad(src, 'must be true or false', v)
   return v
@@ -207,6 +217,18 @@ export function validateConfigObject(json: unknown, fileName: string): PartialCo
       case 'json':
         out.json = parseBool(src, value)
         break
+      case 'uuid':
+        out.uuid = parseUuid(src, value)
+        break
+      case 'shutdownAfter':
+        if (typeof value !== 'number') throw bad(src, 'must be a number of seconds', value)
+        out.shutdownAfterSec = parseIntIn(
+          src,
+          value,
+          LIMITS.shutdownAfterSec.min,
+          LIMITS.shutdownAfterSec.max,
+        )
+        break
     }
   }
   return out
@@ -239,5 +261,6 @@ export function resolveConfig(file: PartialConfig, flags: PartialConfig): RunCon
       'run: no guest image',
       "give one: `tsvmm run <image.elf>`, `--image <path>` or the config's 'image' field",
     )
-  return { ...merged, image: merged.image }
+  // A domain always has a handle: a random one unless the configuration names it.
+  return { ...merged, image: merged.image, uuid: merged.uuid ?? randomDomainUuid() }
 }

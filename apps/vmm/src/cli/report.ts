@@ -39,6 +39,8 @@ export function runOutput(
     // A write that fails later (a full disk) is reported once; the run goes on.
     file.once('error', (e) => streams.stderr(`tsvmm: warn: console file ${path}: ${fsReason(e)}\n`))
   }
+  // hvc0's bytes are passed on as written; UTF-8 split across two ring drains stays whole.
+  const hvcText = new TextDecoder('utf-8')
   const prefix = (vcpu: number) => (options.vcpus > 1 ? `[vcpu${vcpu}] ` : '')
   return {
     console(vcpu, line) {
@@ -56,6 +58,14 @@ export function runOutput(
         else streams.stdout(text)
       } else if (options.console === 'stderr') streams.stderr(text)
       else if (file !== undefined) file.write(text)
+    },
+    hvc(bytes) {
+      const text = hvcText.decode(bytes, { stream: true })
+      if (options.console === 'stdout') {
+        if (options.json) streams.stdout(`${JSON.stringify({ type: 'hvc', text })}\n`)
+        else streams.stdout(text)
+      } else if (options.console === 'stderr') streams.stderr(text)
+      else if (file !== undefined) file.write(bytes)
     },
     result(r) {
       if (options.json) streams.stdout(`${JSON.stringify({ type: 'result', ...r })}\n`)

@@ -25,7 +25,7 @@ config or image; 3 the VM failed (triple fault, timeout); 4 KVM missing or lacki
 options (flags override the config file, which overrides the defaults):
   --config <file>        a JSON config: { "image", "kernel", "initrd", "cmdline", "noReboot",
                          "vcpus", "memory", "xenVersion", "delivery", "console", "logLevel",
-                         "timeout", "watchdog", "json" }
+                         "timeout", "watchdog", "json", "uuid", "shutdownAfter" }
   --image <path>         the guest ELF image (or give it as the first argument)
   --kernel <bzImage>     boot Linux (bzImage, 64-bit boot protocol) as a Xen HVM guest;
                          its serial port (ttyS0) goes to the console; ACPI power-off ends the run
@@ -40,7 +40,10 @@ options (flags override the config file, which overrides the defaults):
   --log-level <level>    error, warn, info or debug (default ${DEFAULTS.logLevel})
   --timeout <s>          stop the VM s seconds after its vCPUs started (default none)
   --watchdog <s>         stop the VM when no vCPU exits to tsvmm for s seconds (default off)
-  --json                 print check results as JSON lines`,
+  --json                 print check results as JSON lines
+  --uuid <uuid>          the domain's uuid (Linux: /sys/hypervisor/uuid; default a random one)
+  --shutdown-after <s>   ask a Linux guest to power off after s seconds, through xenstore's
+                         control/shutdown (as SIGTERM does; a second signal stops it hard)`,
   caps: `usage: tsvmm caps [--json]
 
 Reports the KVM API, the capabilities tsvmm uses and the KVM_CAP_XEN_HVM features, and for each

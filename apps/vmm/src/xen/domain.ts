@@ -1,14 +1,31 @@
 // The Xen side of one guest domain: the event channel engine (@tsvmm/xen-evtchn), its delivery
-// (events.ts), the hypercall dispatch (hypercalls.ts) and the test backend (backend.ts), wired
-// together. The machine hands it hypercalls and backend requests from the vCPU threads.
+// (events.ts), the hypercall dispatch (hypercalls.ts), the test backend (backend.ts) and, for a
+// guest with PV devices, its xenstore (xenstore.ts), wired together. The machine hands it
+// hypercalls and backend requests from the vCPU threads.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import type { Vm } from '@tsvmm/kvm-sys'
 import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
 import type { BackendRequest } from '../devices/guest-protocol.js'
 import type { VcpuOps } from '../vcpu/threads.js'
 import { type BackendReply, DeviceBackend } from './backend.js'
+import { XenConsoleBackend } from './console.js'
+import { domainHandle } from './domain-handle.js'
 import { type ActiveDelivery, XenEvents } from './events.js'
+import { HVM_PARAM_PV } from './hvm-params.js'
 import { type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
+import { type ShutdownRequest, XenstoreBackend } from './xenstore.js'
+
+/** The PV devices a toolstack gives the domain: the pages reserved for their rings, and who it is. */
+export interface XenPvDevices {
+  /** The xenstore ring page (HVM_PARAM_STORE_PFN). */
+  readonly storeGpa: number
+  /** The console ring page (HVM_PARAM_CONSOLE_PFN). */
+  readonly consoleGpa: number
+  /** Where the guest's PV console output goes. */
+  readonly consoleOutput: (bytes: Uint8Array) => void
+  readonly name: string
+  readonly memoryKiB: number
+}
 
 /** What a domain is made of. */
 export interface XenDomainOptions {
@@ -27,6 +44,10 @@ export interface XenDomainOptions {
   readonly irqchip?: 'split' | 'kernel'
   /** KVM keeps runstate areas (KVM_XEN_HVM_CONFIG_RUNSTATE). */
   readonly kvmRunstate?: boolean
+  /** The domain's uuid (XENVER_guest_handle, /vm/<uuid>). */
+  readonly uuid?: string
+  /** Serve xenstore (and the PV console) on these pages; absent: no PV devices. */
+  readonly pv?: XenPvDevices
   /** SCHEDOP_shutdown from `vcpu`. */
   shutdown(reason: number, vcpu: number): void
   log(level: 'warn' | 'debug', message: string): void
@@ -40,6 +61,8 @@ export class XenDomain {
   readonly #engine: EvtchnEngine
   readonly #platform: XenPlatform
   readonly #backend: DeviceBackend
+  readonly #xenstore: XenstoreBackend | undefined
+  readonly #console: XenConsoleBackend | undefined
 
   constructor(o: XenDomainOptions) {
     const clock = o.clock
@@ -61,11 +84,35 @@ export class XenDomain {
     })
     this.#events.attach(this.#engine)
     const events = this.#events
+    const params = new Map<number, bigint>()
+    const uuid = o.uuid ?? '00000000-0000-0000-0000-000000000000'
+    if (o.pv !== undefined) {
+      this.#xenstore = new XenstoreBackend({
+        memory: o.memory,
+        gpa: o.pv.storeGpa,
+        evtchn: events.offload,
+        domain: { domid: o.domid, name: o.pv.name, uuid, memoryKiB: o.pv.memoryKiB },
+        onError: (m) => o.log('warn', m),
+      })
+      params.set(HVM_PARAM_PV.STORE_PFN, BigInt(o.pv.storeGpa / 4096))
+      params.set(HVM_PARAM_PV.STORE_EVTCHN, BigInt(this.#xenstore.port))
+      this.#console = new XenConsoleBackend({
+        memory: o.memory,
+        gpa: o.pv.consoleGpa,
+        evtchn: events.offload,
+        output: o.pv.consoleOutput,
+      })
+      params.set(HVM_PARAM_PV.CONSOLE_PFN, BigInt(o.pv.consoleGpa / 4096))
+      params.set(HVM_PARAM_PV.CONSOLE_EVTCHN, BigInt(this.#console.port))
+    }
+    const handle = domainHandle(uuid)
     this.#platform = new XenPlatform({
       memory: o.memory,
       vcpus: o.vcpus.count,
       domid: o.domid,
       xenVersion: o.xenVersion,
+      ...(handle !== null && { handle }),
+      params,
       events: this.#engine,
       mapSharedInfo: (gpa) => events.mapSharedInfo(gpa),
       setCallbackVector: (v) => events.setCallbackVector(v),
@@ -92,10 +139,30 @@ export class XenDomain {
   /** Drains the backend's eventfds (guest sends the kernel took; irqfd writes in user delivery). */
   pollBackend(): void {
     this.#backend.poll()
+    // Cheap (two index reads), and catches output a guest wrote without a kick.
+    this.#console?.drain()
+  }
+
+  /**
+   * Asks the guest to shut down through xenstore (control/shutdown), as `xl shutdown` does.
+   * False when the domain has no xenstore, or the guest never said it can (feature-poweroff).
+   */
+  requestShutdown(request: ShutdownRequest): boolean {
+    const store = this.#xenstore
+    if (store === undefined) return false
+    store.requestShutdown(request)
+    return store.read('control/feature-poweroff') === '1'
+  }
+
+  /** The xenstore backend, if the domain has one (for tests and stats). */
+  get xenstore(): XenstoreBackend | undefined {
+    return this.#xenstore
   }
 
   /** Stops the timers and closes the backend; returns the errors to report. */
   dispose(): string[] {
+    this.#xenstore?.close()
+    this.#console?.close()
     this.#engine.dispose()
     this.#events.dispose()
     return [...this.#events.errors, ...this.#backend.errors]

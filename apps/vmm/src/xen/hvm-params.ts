@@ -10,6 +10,16 @@
 export const HVM_NR_PARAMS = 39
 /** HVM_PARAM_CALLBACK_IRQ. */
 export const HVM_PARAM_CALLBACK_IRQ = 0
+/**
+ * The toolstack's parameters an HVM guest reads to find its PV devices (hvm/params.h): the
+ * xenstore ring's page frame and event channel port, and the console's.
+ */
+export const HVM_PARAM_PV = {
+  STORE_PFN: 1,
+  STORE_EVTCHN: 2,
+  CONSOLE_PFN: 17,
+  CONSOLE_EVTCHN: 18,
+} as const
 /** HVM_PARAM_CALLBACK_TYPE_* in bits 63:56 of the CALLBACK_IRQ value. */
 export const CALLBACK_TYPE = { GSI: 0n, PCI_INTX: 1n, VECTOR: 2n } as const
 

@@ -64,6 +64,10 @@ export interface XenPlatformHost {
   readonly domid: number
   /** The Xen version presented: major << 16 | minor. */
   readonly xenVersion: number
+  /** The domain handle XENVER_guest_handle returns (the VM's uuid, 16 bytes); zeros if absent. */
+  readonly handle?: Uint8Array
+  /** HVM parameters the toolstack sets before the guest runs (STORE_PFN, ...). */
+  readonly params?: ReadonlyMap<number, bigint>
   readonly events: EventChannels
   /** Maps shared_info at `gpa` (page-aligned, inside RAM): 0 or a negative errno. */
   mapSharedInfo(gpa: number): number
@@ -102,6 +106,7 @@ export class XenPlatform {
 
   constructor(host: XenPlatformHost) {
     this.#host = host
+    for (const [index, value] of host.params ?? []) this.#params.preset(index, value)
   }
 
   /** HVM_PARAM_CALLBACK_IRQ as the guest last set it. */
@@ -139,7 +144,7 @@ export class XenPlatform {
       case HYPERVISOR.xen_version:
         return xenVersionOp(
           this.#guest(ctx),
-          this.#host.xenVersion,
+          { version: this.#host.xenVersion, handle: this.#host.handle },
           Number(BigInt.asIntN(32, p(0))),
           arg(1),
           exit.longMode,

@@ -5,17 +5,25 @@ import type { GuestCopy } from './guest-copy.js'
 
 const EFAULT = -XenErrno.EFAULT
 
-/** xen_version(`cmd`, `argVa`) for a guest presented Xen `xenVersion` (major << 16 | minor). */
+/** What xen_version reports about the domain. */
+export interface XenVersionInfo {
+  /** major << 16 | minor. */
+  readonly version: number
+  /** The domain handle (xen_domain_handle_t, the VM's uuid): 16 bytes, zeros when absent. */
+  readonly handle?: Uint8Array | undefined
+}
+
+/** xen_version(`cmd`, `argVa`) for a guest presented `info`. */
 export function xenVersionOp(
   guest: GuestCopy,
-  xenVersion: number,
+  info: XenVersionInfo,
   cmd: number,
   argVa: bigint,
   longMode: boolean,
 ): number {
   switch (cmd) {
     case XENVER.version:
-      return xenVersion
+      return info.version
     case XENVER.extraversion:
       return guest.writeString(argVa, '.0-tsvmm', 16) ? 0 : EFAULT
     case XENVER.compile_info: {
@@ -54,8 +62,12 @@ export function xenVersionOp(
     }
     case XENVER.pagesize:
       return 4096
-    case XENVER.guest_handle:
-      return guest.write(argVa, new Uint8Array(16)) ? 0 : EFAULT
+    case XENVER.guest_handle: {
+      // Linux's /sys/hypervisor/uuid prints this (sys-hypervisor.c uuid_show, %pU).
+      const handle = new Uint8Array(16)
+      if (info.handle?.length === 16) handle.set(info.handle)
+      return guest.write(argVa, handle) ? 0 : EFAULT
+    }
     case XENVER.commandline:
       return guest.writeString(argVa, '', 1024) ? 0 : EFAULT
     default:

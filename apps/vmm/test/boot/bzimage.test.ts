@@ -2,7 +2,13 @@ import { GuestMemory } from '@tsvmm/guest-memory'
 import { describe, expect, it } from 'vitest'
 import { BOOT_PARAMS, bootParams, LOADER_UNDEFINED } from '../../src/boot/boot-params.js'
 import { BzImageError, parseBzImage, SETUP } from '../../src/boot/bzimage.js'
-import { E820, e820Table } from '../../src/boot/e820.js'
+import {
+  E820,
+  e820Table,
+  lowRamTop,
+  XEN_SPECIAL_PAGE_COUNT,
+  xenSpecialPages,
+} from '../../src/boot/e820.js'
 import { LINUX_LAYOUT, loadLinux } from '../../src/boot/linux.js'
 import { EXIT } from '../../src/errors.js'
 
@@ -94,11 +100,28 @@ describe('e820', () => {
       }
       expect(t[0]).toEqual({ addr: 0, size: 0x9fc00, type: E820.RAM })
       const ram = t.filter((e) => e.type === E820.RAM).reduce((n, e) => n + e.size, 0)
-      // All RAM is mapped except the legacy hole between 640 KiB and 1 MiB.
-      expect(ram).toBe(mib * 1048576 - (0x100000 - 0x9fc00))
+      // All RAM is mapped except the legacy hole between 640 KiB and 1 MiB and the Xen pages.
+      expect(ram).toBe(mib * 1048576 - (0x100000 - 0x9fc00) - XEN_SPECIAL_PAGE_COUNT * 4096)
       for (const e of t)
         if (e.type === E820.RAM)
           expect(e.addr >= 0x100000000 || e.addr + e.size <= 0xfec00000).toBe(true)
+    })
+  }
+
+  for (const mib of [64, 3072, 4096]) {
+    it(`${mib} MiB: the Xen store and console pages are reserved at the top of low RAM`, () => {
+      const pages = xenSpecialPages(mib * 1048576)
+      const low = Math.min(mib * 1048576, 0xc0000000)
+      expect(pages.start + pages.size).toBe(low)
+      expect(new Set([pages.store, pages.console]).size).toBe(2)
+      const t = e820Table(mib * 1048576)
+      for (const gpa of [pages.store, pages.console]) {
+        expect(gpa % 4096).toBe(0)
+        const holder = t.find((e) => gpa >= e.addr && gpa + 4096 <= e.addr + e.size)
+        expect(holder?.type).toBe(E820.RESERVED)
+      }
+      // The initrd goes below them.
+      expect(lowRamTop(mib * 1048576)).toBe(pages.start)
     })
   }
 })
@@ -124,7 +147,8 @@ describe('boot_params', () => {
     expect(v.getUint8(BOOT_PARAMS.sentinel)).toBe(0)
   })
   it('holds the e820 table', () => {
-    expect(v.getUint8(0x1e8)).toBe(4)
+    // RAM, the EBDA, ACPI, RAM from 1 MiB, the Xen special pages.
+    expect(v.getUint8(0x1e8)).toBe(5)
     expect(v.getBigUint64(0x2d0 + 20 * 3, true)).toBe(0x100000n)
     expect(v.getUint32(0x2d0 + 20 * 3 + 16, true)).toBe(1)
   })
@@ -149,9 +173,11 @@ describe('loadLinux', () => {
     expect(l.registers.data.selector).toBe(0x18)
     expect(m.readU8(0x1000000)).toBe(0xcc)
     expect(new TextDecoder().decode(m.read(LINUX_LAYOUT.cmdline, 14))).toBe('console=ttyS0\0')
-    expect(l.at.initrd).toBe(ramBytes - 0x3000)
-    expect(m.readU8(ramBytes - 1)).toBe(7)
-    expect(m.readU32(LINUX_LAYOUT.zeroPage + 0x218)).toBe(ramBytes - 0x3000)
+    // The initrd ends where the Xen special pages begin.
+    const top = xenSpecialPages(ramBytes).start
+    expect(l.at.initrd).toBe(top - 0x3000)
+    expect(m.readU8(top - 1)).toBe(7)
+    expect(m.readU32(LINUX_LAYOUT.zeroPage + 0x218)).toBe(top - 0x3000)
     // __BOOT_CS is a 64-bit code segment in the GDT the registers point at.
     expect(m.readU64(Number(l.registers.gdt.base) + 0x10)).toBe(0x00af9a000000ffffn)
   })

@@ -54,6 +54,9 @@ describe('tsvmm command line', () => {
       '60',
       '--watchdog=10',
       '--json',
+      '--uuid',
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+      '--shutdown-after=30',
     )
     expect(c).toEqual({
       kind: 'run',
@@ -70,8 +73,12 @@ describe('tsvmm command line', () => {
         json: true,
         cmdline: 'console=ttyS0',
         noReboot: false,
+        uuid: '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+        shutdownAfterSec: 30,
       },
     })
+    expect(() => parse('run', 'g.elf', '--uuid', '3f2504e0')).toThrow(/--uuid: must be a uuid/)
+    expect(() => parse('run', 'g.elf', '--shutdown-after', '-1')).toThrow(/--shutdown-after/)
   })
 
   it('parses the Linux flags: --kernel, --initrd, --cmdline, --no-reboot, and the config fields', () => {
@@ -115,6 +122,7 @@ describe('tsvmm command line', () => {
       image: join(cwd, 'x.elf'),
       vcpus: 1,
       delivery: 'kernel',
+      uuid: expect.any(String),
     })
   })
 

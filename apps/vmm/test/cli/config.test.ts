@@ -9,6 +9,7 @@ import {
   validateConfigObject,
 } from '../../src/cli/config.js'
 import { VmmError } from '../../src/errors.js'
+import { UUID_PATTERN } from '../../src/xen/domain-handle.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvmm-config-'))
 const file = (name: string, text: string) => {
@@ -104,7 +105,26 @@ describe('config files', () => {
 
   it('merges defaults < file < flags and requires an image', () => {
     const merged = resolveConfig({ image: '/a.elf', vcpus: 2, memoryMiB: 32 }, { vcpus: 3 })
-    expect(merged).toEqual({ ...DEFAULTS, image: '/a.elf', vcpus: 3, memoryMiB: 32 })
+    expect(merged).toEqual({
+      ...DEFAULTS,
+      image: '/a.elf',
+      vcpus: 3,
+      memoryMiB: 32,
+      uuid: expect.stringMatching(UUID_PATTERN),
+    })
+    // A random uuid unless one is given; a given one is kept (lower case).
+    expect(resolveConfig({ image: '/a' }, {}).uuid).not.toBe(
+      resolveConfig({ image: '/a' }, {}).uuid,
+    )
+    const u = '3F2504E0-4F89-41D3-9A0C-0305E82C3301'
+    expect(resolveConfig(validateConfigObject({ image: '/a', uuid: u }, 'c.json'), {}).uuid).toBe(
+      u.toLowerCase(),
+    )
+    expect(() => validateConfigObject({ uuid: 'not-a-uuid' }, 'c.json')).toThrow(/field 'uuid'/)
+    expect(() => validateConfigObject({ shutdownAfter: '5' }, 'c.json')).toThrow(
+      /field 'shutdownAfter'/,
+    )
+    expect(validateConfigObject({ shutdownAfter: 5 }, 'c.json')).toEqual({ shutdownAfterSec: 5 })
     expect(errorOf(() => resolveConfig({}, {})).message).toMatch(/no guest image/)
   })
 })

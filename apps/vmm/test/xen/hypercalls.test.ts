@@ -3,6 +3,8 @@ import { type EvtchnClock, EvtchnEngine, XenErrno } from '@tsvmm/xen-evtchn'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BOOT_LAYOUT, bootRegisters, writeBootStructures } from '../../src/boot/boot.js'
+import { domainHandle } from '../../src/xen/domain-handle.js'
+import { HVM_PARAM_PV } from '../../src/xen/hvm-params.js'
 import {
   type HypercallExit,
   resultToRax,
@@ -42,7 +44,7 @@ const ARG = 0x200000 // where the tests put hypercall arguments
 const SHINFO = 0x300000
 
 /** A platform over a real engine, with a host test double that records what it is asked. */
-function setup(width: 64 | 32 = 64, vcpus = 2) {
+function setup(width: 64 | 32 = 64, vcpus = 2, extra: Partial<XenPlatformHost> = {}) {
   const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(RAM) }])
   writeBootStructures(memory, width)
   const regs = bootRegisters(width, 0x100000)
@@ -79,6 +81,7 @@ function setup(width: 64 | 32 = 64, vcpus = 2) {
     setVcpuTimeArea: (vcpu, gpa) => calls.push(`time ${vcpu} 0x${gpa.toString(16)}`) && 0,
     log: (m) => logs.push(m),
     bug: (m) => bugs.push(m),
+    ...extra,
   }
   const platform = new XenPlatform(host)
   const call = (input: number, params: (number | bigint)[], vcpu = 0, cpl = 0) => {
@@ -179,6 +182,45 @@ describe('hypercall dispatch', () => {
     expect(calls).toEqual([])
     expect(call(12, [7, ARG])).toBe(0)
     expect(calls).toEqual([`map 0x${SHINFO.toString(16)}`])
+  })
+
+  it('hvm_op: the toolstack-set store and console parameters read back; the guest cannot set them', () => {
+    const params = new Map([
+      [HVM_PARAM_PV.STORE_PFN, 0x1fffen],
+      [HVM_PARAM_PV.STORE_EVTCHN, 1n],
+      [HVM_PARAM_PV.CONSOLE_PFN, 0x1fffdn],
+      [HVM_PARAM_PV.CONSOLE_EVTCHN, 2n],
+    ])
+    const { call, memory } = setup(64, 2, { params })
+    const get = (index: number) => {
+      memory.writeU16(ARG, 0x7ff0)
+      memory.writeU32(ARG + 4, index)
+      memory.writeU64(ARG + 8, 0xdeadn)
+      const rc = call(34, [1, ARG])
+      return rc === 0 ? memory.readU64(ARG + 8) : rc
+    }
+    for (const [index, value] of params) expect(get(index)).toBe(value)
+    memory.writeU64(ARG + 8, 5n)
+    expect(call(34, [0, ARG])).toBe(-XenErrno.EPERM) // set_param(CONSOLE_EVTCHN)
+    expect(get(HVM_PARAM_PV.CONSOLE_EVTCHN)).toBe(2n)
+    // Another domain's parameters: -ESRCH.
+    memory.writeU16(ARG, 7)
+    expect(call(34, [1, ARG])).toBe(-XenErrno.ESRCH)
+  })
+
+  it('xen_version(guest_handle): the configured domain handle, zeros without one', () => {
+    const uuid = '3f2504e0-4f89-41d3-9a0c-0305e82c3301'
+    const handle = domainHandle(uuid) as Uint8Array
+    const { call, memory } = setup(64, 2, { handle })
+    memory.fill(ARG, 16, 0xff)
+    expect(call(17, [8, ARG])).toBe(0)
+    const hex = Buffer.from(memory.read(ARG, 16)).toString('hex')
+    expect(hex).toBe(uuid.replaceAll('-', ''))
+    const plain = setup()
+    plain.memory.fill(ARG, 16, 0xff)
+    expect(plain.call(17, [8, ARG])).toBe(0)
+    expect([...plain.memory.read(ARG, 16)]).toEqual(new Array(16).fill(0))
+    expect(plain.call(17, [8, 0xffff_ffff_0000n])).toBe(-XenErrno.EFAULT)
   })
 
   it('hvm_op: callback vector, per-vCPU upcall vector and their errors', () => {
