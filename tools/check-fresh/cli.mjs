@@ -115,6 +115,13 @@ async function readmeCommand(release, dir, n, run) {
   note(
     `${release}: README command ${n} (${run}): ${ok ? 'ok' : 'FAILED'}, exit ${r.status}, "${summary || 'no summary line'}" in ${seconds} s${ok ? '' : `; log: ${log}`}`,
   )
+  // The root may be gone by the time anyone reads the log (CI removes its machine): say here what
+  // failed, with the lines that name it and the output's end.
+  if (!ok && quiet) {
+    const lines = r.output.split('\n')
+    const named = lines.filter((l) => /\b(FAIL|Error|ERR!)\b|^\s*(×|❯)/.test(l)).slice(0, 40)
+    for (const l of [...named, '...', ...lines.slice(-25)]) console.log(`  | ${l}`)
+  }
   return ok
 }
 
