@@ -83,9 +83,16 @@ if (tier === 'unit') {
   process.exit(2)
 }
 
-const counts = countResults(
-  reports.filter((r) => existsSync(r)).map((r) => JSON.parse(readFileSync(r, 'utf8'))),
-)
+const parsed = reports.filter((r) => existsSync(r)).map((r) => JSON.parse(readFileSync(r, 'utf8')))
+const counts = countResults(parsed)
+// Each failed test's own message, here and not only in the log: CI keeps only what is printed.
+for (const file of parsed.flatMap((p) => p.testResults ?? []))
+  for (const t of file.assertionResults ?? [])
+    if (t.status === 'failed') {
+      console.log(`  failed: ${t.fullName}`)
+      const msg = stripAnsi((t.failureMessages ?? []).join('\n')).split('\n')
+      for (const l of msg.filter((x) => !/^\s+at /.test(x)).slice(0, 30)) console.log(`    ${l}`)
+    }
 if (tier === 'kvm' && !existsSync(reports[0]))
   console.error('kvm: no test report came back from the KVM host')
 if (counts.skipped > 0)

@@ -61,8 +61,12 @@ interface BootExtra {
 /** Boots until the /init report is complete, keeping every attempt on record. */
 function boot(delivery: 'kernel' | 'user', extra: BootExtra = {}): Promise<Boot> {
   const timeout = String(BOOT_TIMEOUT_MS / 1000)
-  const g =
-    extra.cmdline === undefined ? guest : { ...guest, cmdline: `${guest.cmdline} ${extra.cmdline}` }
+  // A console= of the boot's own replaces the test boot's: with both ttyS0 and hvc0 the kernel
+  // writes to each, and the two streams interleave mid-line on tsvmm's stdout.
+  const base = /\bconsole=/.test(extra.cmdline ?? '')
+    ? guest.cmdline.replace(/\s*\bconsole=\S+/g, '')
+    : guest.cmdline
+  const g = extra.cmdline === undefined ? guest : { ...guest, cmdline: `${base} ${extra.cmdline}` }
   return bootUntilDone(
     process.execPath,
     tsvmmLinuxArgs(MAIN, g, delivery, ['--timeout', timeout, '--uuid', UUID]),
