@@ -7,7 +7,7 @@ export function unitConfig() {
   return defineConfig({
     test: {
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-      exclude: ['**/*.kvm.test.ts', '**/node_modules/**', '**/dist/**'],
+      exclude: ['**/*.kvm.test.ts', '**/*.soak.test.ts', '**/node_modules/**', '**/dist/**'],
       // A hang guard, not a speed check: worker-thread and child-process tests take seconds on a
       // loaded 2-core machine, and vitest's 5 s default then fails them for no fault of the code.
       testTimeout: 60_000,

@@ -39,7 +39,7 @@ const runtime = ['start.S', 'runtime.c', 'xenguest.c']
 const guests = [
   { name: 'demo', sources: [...runtime, 'demo.c'], widths: [64, 32] },
   { name: 'fuzz', sources: [...runtime, 'fuzz.c'], widths: [64, 32] },
-  // The fuzz guest for the soak (apps/vmm/test/fuzz-soak.kvm.test.ts): many more rounds per vCPU.
+  // The fuzz guest for the soak (apps/vmm/test/fuzz-soak.soak.test.ts): many more rounds per vCPU.
   {
     name: 'fuzz-soak',
     sources: [...runtime, 'fuzz.c'],

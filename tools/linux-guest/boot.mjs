@@ -14,8 +14,12 @@ export const BOOT_TIMEOUT_MS = 900_000
  * each minute waited on it is a minute of CI.
  */
 export const HANG_QUIET_MS = 60_000
-/** Boots tried before the answer is "no". */
-export const ATTEMPTS = 3
+/**
+ * Boots tried before the answer is "no": the first and at most 3 retries. With two emulated hosts
+ * sharing the cores (CI runs the README's tests and the bare-root check side by side) a third of
+ * nested boots or more hang, and one boot needed three attempts in a CI run.
+ */
+export const ATTEMPTS = 4
 
 /**
  * @typedef {object} Boot

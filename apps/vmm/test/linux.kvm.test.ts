@@ -2,7 +2,7 @@
 // kernel module) as a Xen HVM guest of tsvmm on 2 vCPUs, in both delivery modes, with the busybox
 // initramfs of tools/linux-guest. Everything is decided from the serial log's markers
 // (tools/linux-guest/checks.mjs, which `tsvmm demo` counts too); a boot that hangs (no /init
-// report before the bound) is retried, at most 3 times, and every attempt is written to
+// report before the bound) is retried (at most 3 retries), and every attempt is written to
 // test-results/linux-boots.json so the flake rate is on record.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
