@@ -18,3 +18,24 @@ export function unitConfig() {
     },
   })
 }
+
+/**
+ * Suites that run on real KVM only, over the whole repository (`pnpm test:kvm`, `pnpm test:soak`):
+ * the global setup fails the run when /dev/kvm cannot be opened. `tier` names the files
+ * (*.<tier>.test.ts) and the JSON report (test-results/<tier>.json).
+ */
+export function kvmSuiteConfig(tier: 'kvm' | 'soak') {
+  return defineConfig({
+    test: {
+      include: ['packages', 'apps', 'tools'].map((top) => `${top}/*/test/**/*.${tier}.test.ts`),
+      exclude: ['**/node_modules/**', '**/dist/**'],
+      globalSetup: ['tools/kvm-host/require-kvm.ts'],
+      // The emulated host has 2 slow vCPUs: one test file at a time keeps timings sane.
+      fileParallelism: false,
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      reporters: ['default', 'json'],
+      outputFile: { json: `test-results/${tier}.json` },
+    },
+  })
+}
