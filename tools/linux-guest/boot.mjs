@@ -27,6 +27,8 @@ export const ATTEMPTS = 4
  * @property {string} log the serial log (stdout)
  * @property {string} stderr
  * @property {number | undefined} toInit seconds from process start to the /init marker
+ * @property {number | undefined} toFirstOutput seconds from process start to the first serial
+ *   byte (the VMM's own start-up and firmware, before the kernel prints)
  * @property {number} seconds seconds to the end
  * @property {import('./facts.mjs').BootFacts} facts
  * @property {number} attempts which attempt this was
@@ -48,6 +50,8 @@ export function bootOnce(cmd, args, o = {}) {
     let stderr = ''
     /** @type {number | undefined} */
     let toInit
+    /** @type {number | undefined} */
+    let toFirstOutput
     let last = Date.now()
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? BOOT_TIMEOUT_MS)
     const quiet = setInterval(() => {
@@ -55,6 +59,7 @@ export function bootOnce(cmd, args, o = {}) {
     }, 5000)
     child.stdout.on('data', (d) => {
       last = Date.now()
+      toFirstOutput ??= (last - started) / 1000
       log += d.toString()
       if (toInit === undefined && log.includes('TSVMM-INIT '))
         toInit = (Date.now() - started) / 1000
@@ -67,7 +72,7 @@ export function bootOnce(cmd, args, o = {}) {
       clearTimeout(timer)
       clearInterval(quiet)
       const seconds = (Date.now() - started) / 1000
-      resolve({ code, log, stderr, toInit, seconds, facts: bootFacts(log) })
+      resolve({ code, log, stderr, toInit, toFirstOutput, seconds, facts: bootFacts(log) })
     })
   })
 }

@@ -106,16 +106,25 @@ async function inside() {
 function report(tsvmm, q) {
   const fq = bootFacts(q.log)
   const fmt = (b) => (b.toInit === undefined ? 'no /init' : `${b.toInit.toFixed(1)} s`)
+  const sec = (x) => (x === undefined ? '-' : `${x.toFixed(1)} s`)
+  // Where the time goes: before the first serial byte (the VMM's start-up, firmware), and the
+  // kernel's own clock when /init ran (guest time, which runs with the wall clock).
+  const uptime = (b) => {
+    const m = /TSVMM-INIT uptime ([\d.]+)/.exec(b.log)
+    return m ? Number(m[1]) : undefined
+  }
   console.log(
     '\n== boot time, process start to /init (2 vCPUs, same kernel, initramfs, cmdline) ==',
   )
-  for (const [mode, b] of Object.entries(tsvmm))
-    console.log(
-      `${`tsvmm (${mode} delivery)`.padEnd(26)}${fmt(b).padStart(10)}   attempts ${b.attempts}, exit ${b.code}`,
-    )
   console.log(
-    `QEMU 10 (split irqchip)   ${fmt(q).padStart(10)}   attempts ${q.attempts}, exit ${q.code}`,
+    `${''.padEnd(26)}${'to /init'.padStart(10)}   ${'1st byte'.padStart(8)}  ${'uptime'.padStart(8)}`,
   )
+  const line = (name, b) =>
+    console.log(
+      `${name.padEnd(26)}${fmt(b).padStart(10)}   ${sec(b.toFirstOutput).padStart(8)}  ${sec(uptime(b)).padStart(8)}   attempts ${b.attempts}, exit ${b.code}`,
+    )
+  for (const [mode, b] of Object.entries(tsvmm)) line(`tsvmm (${mode} delivery)`, b)
+  line('QEMU 10 (split irqchip)', q)
   const ratioOf = (b) =>
     b.toInit !== undefined && q.toInit !== undefined ? b.toInit / q.toInit : undefined
   for (const [mode, b] of Object.entries(tsvmm)) {
@@ -156,6 +165,12 @@ function report(tsvmm, q) {
     console.log(`  ${p}`)
   const dir = path.join(root, 'bench-results')
   mkdirSync(dir, { recursive: true })
+  // The serial logs, to look at where a boot spent its time (dmesg's timestamps).
+  for (const [name, b] of [
+    ...Object.entries(tsvmm).map(([m, b]) => [`tsvmm-${m}`, b]),
+    ['qemu', q],
+  ])
+    writeFileSync(path.join(dir, `linux-boot-${name}.log`), b.log)
   writeFileSync(
     path.join(dir, 'linux-boot.json'),
     Object.entries(tsvmm)
