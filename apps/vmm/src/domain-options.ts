@@ -1,7 +1,7 @@
 // What the machine gives the Xen side of its VM (xen/domain.ts): the built VM's parts, the Xen
 // version and uuid of the configuration, and for a Linux guest its PV devices, on the pages the
 // e820 map reserves for them (boot/e820.ts). Kept apart from machine.ts, which runs the VM.
-import { xenSpecialPages } from './boot/e820.js'
+import { XEN_GRANT_FRAMES, xenSpecialPages } from './boot/e820.js'
 import { type BuiltVm, engineClock, GUEST_DOMID, xenVersionWord } from './builder.js'
 import type { MachineOptions, MachineOutput } from './machine-api.js'
 import type { VcpuOps } from './vcpu/threads.js'
@@ -19,6 +19,7 @@ export function domainOptions(
   hooks: DomainHooks,
 ): XenDomainOptions {
   const xen = config.xen !== false
+  const pages = xenSpecialPages(config.memoryMiB * 1048576)
   return {
     vm: built.vm,
     vcpus,
@@ -36,8 +37,10 @@ export function domainOptions(
     ...(built.linux &&
       xen && {
         pv: {
-          storeGpa: xenSpecialPages(config.memoryMiB * 1048576).store,
-          consoleGpa: xenSpecialPages(config.memoryMiB * 1048576).console,
+          storeGpa: pages.store,
+          consoleGpa: pages.console,
+          grantTableGpa: pages.grantTable,
+          grantFrames: XEN_GRANT_FRAMES,
           consoleOutput: (bytes: Uint8Array) => out.hvc(bytes),
           name: 'tsvmm',
           memoryKiB: config.memoryMiB * 1024,
