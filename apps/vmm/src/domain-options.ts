@@ -5,10 +5,13 @@ import { XEN_GRANT_FRAMES, xenSpecialPages } from './boot/e820.js'
 import { type BuiltVm, engineClock, GUEST_DOMID, xenVersionWord } from './builder.js'
 import type { MachineOptions, MachineOutput } from './machine-api.js'
 import type { VcpuOps } from './vcpu/threads.js'
+import type { ConsoleInputSource } from './xen/console.js'
 import type { XenDomainOptions } from './xen/domain.js'
 
-/** The machine's hooks the domain calls. */
-export type DomainHooks = Pick<XenDomainOptions, 'shutdown' | 'bug'>
+/** The machine's hooks the domain calls, and where a Linux guest's hvc0 input comes from. */
+export type DomainHooks = Pick<XenDomainOptions, 'shutdown' | 'bug'> & {
+  consoleInput?: ConsoleInputSource | undefined
+}
 
 /** The options of the XenDomain of a VM `built` from `config`. */
 export function domainOptions(
@@ -42,11 +45,13 @@ export function domainOptions(
           grantTableGpa: pages.grantTable,
           grantFrames: XEN_GRANT_FRAMES,
           consoleOutput: (bytes: Uint8Array) => out.hvc(bytes),
+          ...(hooks.consoleInput !== undefined && { consoleInput: hooks.consoleInput }),
           name: 'tsvmm',
           memoryKiB: config.memoryMiB * 1024,
         },
       }),
     log: (level, m) => out.log(level, m),
-    ...hooks,
+    shutdown: hooks.shutdown,
+    bug: hooks.bug,
   }
 }

@@ -9,7 +9,7 @@ import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
 import type { BackendRequest } from '../devices/guest-protocol.js'
 import type { VcpuOps } from '../vcpu/threads.js'
 import { type BackendReply, DeviceBackend } from './backend.js'
-import { XenConsoleBackend } from './console.js'
+import { type ConsoleInputSource, XenConsoleBackend } from './console.js'
 import { domainHandle } from './domain-handle.js'
 import { type ActiveDelivery, XenEvents } from './events.js'
 import { GrantTable } from './grant-table.js'
@@ -29,6 +29,8 @@ export interface XenPvDevices {
   readonly grantFrames: number
   /** Where the guest's PV console output goes. */
   readonly consoleOutput: (bytes: Uint8Array) => void
+  /** Where its input comes from (a terminal), if anywhere. */
+  readonly consoleInput?: ConsoleInputSource
   readonly name: string
   readonly memoryKiB: number
 }
@@ -69,6 +71,7 @@ export class XenDomain {
   readonly #backend: DeviceBackend
   readonly #xenstore: XenstoreBackend | undefined
   readonly #console: XenConsoleBackend | undefined
+  readonly #consoleInput: ConsoleInputSource | undefined
 
   constructor(o: XenDomainOptions) {
     const clock = o.clock
@@ -139,6 +142,8 @@ export class XenDomain {
       bug: (m) => o.bug(m),
     })
     this.#backend = new DeviceBackend(this.#events.offload)
+    this.#consoleInput = this.#console && o.pv?.consoleInput
+    if (this.#console !== undefined) this.#consoleInput?.attach(this.#console)
   }
 
   /** Handles one hypercall; returns what the guest gets in RAX (signed). Never throws. */
@@ -156,6 +161,8 @@ export class XenDomain {
     this.#backend.poll()
     // Cheap (two index reads), and catches output a guest wrote without a kick.
     this.#console?.drain()
+    // Input that did not fit the in ring goes in as the guest reads it.
+    this.#consoleInput?.retry()
   }
 
   /**
@@ -176,6 +183,7 @@ export class XenDomain {
 
   /** Stops the timers and closes the backend; returns the errors to report. */
   dispose(): string[] {
+    this.#consoleInput?.detach()
     this.#xenstore?.close()
     this.#console?.close()
     this.#engine.dispose()
