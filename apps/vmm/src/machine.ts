@@ -25,6 +25,7 @@ import {
 } from './stop-reasons.js'
 import type { VcpuMessage, VcpuStop } from './vcpu/channel.js'
 import { VcpuThreads } from './vcpu/threads.js'
+import type { ConsoleInputSource } from './xen/console.js'
 import { XenDomain } from './xen/domain.js'
 import type { ActiveDelivery } from './xen/events.js'
 import { resultToRax } from './xen/hypercalls.js'
@@ -65,7 +66,7 @@ export class Machine {
   /** vCPU threads that have entered their run loop; the guest's bounds start with the last one. */
   #ready = 0
 
-  private constructor(config: MachineOptions, out: MachineOutput) {
+  private constructor(config: MachineOptions, out: MachineOutput, input?: ConsoleInputSource) {
     this.#config = config
     this.#out = out
     const built = buildVm(config)
@@ -84,6 +85,7 @@ export class Machine {
             this.#vmmBugs++
             out.log('warn', `tsvmm bug: ${m}`)
           },
+          consoleInput: input,
         }),
       )
     } catch (e) {
@@ -95,14 +97,15 @@ export class Machine {
 
   /**
    * Runs `config` to the end: resolves with the outcome (it never rejects for guest or VM
-   * failures; a VmmError is thrown only when the VM cannot be set up). `abort` stops it.
+   * failures; a VmmError only when the VM cannot be set up). `abort` stops it; `input`: hvc0's.
    */
   static async run(
     config: MachineOptions,
     out: MachineOutput,
     abort?: AbortSignal,
+    input?: ConsoleInputSource,
   ): Promise<RunOutcome> {
-    const m = new Machine(config, out)
+    const m = new Machine(config, out, input)
     return m.#run(abort)
   }
 

@@ -13,6 +13,7 @@ export {
   type PortInfo,
 } from './engine.js'
 export { EvtchnError, errnoName, XenErrno, type XenErrnoName } from './errno.js'
+export { GNTST, GNTTAB_ARGS, GNTTAB_RESERVED, GNTTABOP, GTF } from './grant-table-layout.js'
 export type { RegisterValue } from './hypercall.js'
 // Xen's numbers and layouts, the one home for them in tsvmm; the helpers behind them stay inside.
 export {

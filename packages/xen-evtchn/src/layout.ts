@@ -219,6 +219,7 @@ export const HYPERVISOR = {
   /** Memory reservations and the physmap (XENMEM_*). */ memory_op: 12,
   /** Arm (or, with 0, stop) the calling vCPU's single-shot timer. */ set_timer_op: 15,
   /** Version, build strings and features (XENVER_*). */ xen_version: 17,
+  /** Grant tables (GNTTABOP_*). */ grant_table_op: 20,
   /** Per-vCPU operations (VCPUOP_*). */ vcpu_op: 24,
   /** Yield, block, poll, shut down (SCHEDOP_*). */ sched_op: 29,
   /** Event channel operations (EVTCHNOP_*). */ event_channel_op: 32,

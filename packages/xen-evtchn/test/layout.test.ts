@@ -15,6 +15,11 @@ import {
   errnoName,
   GEOMETRY_32,
   GEOMETRY_64,
+  GNTST,
+  GNTTAB_ARGS,
+  GNTTAB_RESERVED,
+  GNTTABOP,
+  GTF,
   HVM_PARAM,
   HVMOP,
   HYPERVISOR,
@@ -99,6 +104,24 @@ function asserts(longMode: boolean): string[] {
   eq('OFF(struct vcpu_register_vcpu_info, rsvd)', rvi.rsvd)
   eq('VCPU_SSHOTTMR_future', VCPU_SSHOTTMR_future)
   for (const [name, n] of Object.entries(XenErrno)) eq(`XEN_${name}`, n)
+  for (const [name, n] of Object.entries(GNTTABOP)) eq(`GNTTABOP_${name}`, n)
+  for (const [name, n] of Object.entries(GNTST)) eq(`GNTST_${name}`, n)
+  for (const [name, n] of Object.entries(GTF)) eq(`GTF_${name}`, n)
+  for (const [name, n] of Object.entries(GNTTAB_RESERVED))
+    eq(`GNTTAB_${name === 'NR_ENTRIES' ? 'NR_RESERVED_ENTRIES' : `RESERVED_${name}`}`, n)
+  const gst = GNTTAB_ARGS.setup_table
+  eq('sizeof(struct gnttab_setup_table)', longMode ? gst.size64 : gst.size32)
+  eq('OFF(struct gnttab_setup_table, dom)', gst.dom)
+  eq('OFF(struct gnttab_setup_table, nr_frames)', gst.nr_frames)
+  eq('OFF(struct gnttab_setup_table, status)', gst.status)
+  eq('OFF(struct gnttab_setup_table, frame_list)', longMode ? gst.frame_list64 : gst.frame_list32)
+  eq('sizeof(xen_pfn_t)', longMode ? 8 : 4)
+  for (const [s, layout] of Object.entries(GNTTAB_ARGS)) {
+    if (s === 'setup_table') continue
+    const t = s === 'grant_entry_v1' ? 'struct grant_entry_v1' : `struct gnttab_${s}`
+    for (const [field, v] of Object.entries(layout))
+      eq(field === 'size' ? `sizeof(${t})` : `OFF(${t}, ${field})`, v)
+  }
   return a
 }
 
@@ -131,6 +154,7 @@ describe.each([
           '#include <xen/version.h>',
           '#include <xen/features.h>',
           '#include <xen/memory.h>',
+          '#include <xen/grant_table.h>',
           '#include <xen/hvm/hvm_op.h>',
           '#include <xen/hvm/params.h>',
           '#define OFF(t, f) __builtin_offsetof(t, f)',

@@ -5,7 +5,10 @@
 // special pages (the xenstore and console rings a toolstack gives an HVM guest through
 // HVM_PARAM_STORE_PFN / CONSOLE_PFN) are the last pages of low RAM, marked reserved as Xen's
 // hvmloader and QEMU's XEN_SPECIAL_AREA do: Linux must not allocate them, and it maps them with
-// memremap, which refuses pages the e820 map calls RAM.
+// memremap, which refuses pages the e820 map calls RAM. The grant table frames follow them: Xen
+// and QEMU keep those frames outside guest RAM and map them where the guest asks (Linux HVM asks
+// for the Xen platform PCI device's BAR, drivers/xen/platform-pci.c); tsvmm has no memory but
+// guest RAM, so the frames are RAM pages set aside here, each at a fixed place (xen/grant-table.ts).
 
 /** e820 entry types (arch/x86/include/uapi/asm/setup_data.h, E820_TYPE_*). */
 export const E820 = { RAM: 1, RESERVED: 2, ACPI: 3, NVS: 4 } as const
@@ -30,10 +33,15 @@ export const MMIO_HOLE_START = 0xc0000000
 /** 4 GiB. */
 export const FOUR_GIB = 0x1_0000_0000
 
-/** The Xen special pages, in page order from the start of the area. */
-export const XEN_SPECIAL_PAGE = { console: 0, store: 1 } as const
+/**
+ * The most grant table frames a domain may have: the default of Xen (opt_max_grant_frames) and of
+ * QEMU's Xen emulation (xen-gnttab-max-frames), 512 version 1 entries each.
+ */
+export const XEN_GRANT_FRAMES = 64
+/** The Xen special pages, in page order from the start of the area; the grant frames come last. */
+export const XEN_SPECIAL_PAGE = { console: 0, store: 1, grantTable: 2 } as const
 /** How many special pages there are. */
-export const XEN_SPECIAL_PAGE_COUNT = 2
+export const XEN_SPECIAL_PAGE_COUNT = 2 + XEN_GRANT_FRAMES
 
 /** Where the Xen special pages of a VM of `ramBytes` are: the area, and each page's address. */
 export function xenSpecialPages(ramBytes: number): {
@@ -41,6 +49,8 @@ export function xenSpecialPages(ramBytes: number): {
   size: number
   console: number
   store: number
+  /** Grant frame 0; frame i is the page i * 4096 above it. */
+  grantTable: number
 } {
   const size = XEN_SPECIAL_PAGE_COUNT * 4096
   const start = Math.min(ramBytes, MMIO_HOLE_START) - size
@@ -49,6 +59,7 @@ export function xenSpecialPages(ramBytes: number): {
     size,
     console: start + XEN_SPECIAL_PAGE.console * 4096,
     store: start + XEN_SPECIAL_PAGE.store * 4096,
+    grantTable: start + XEN_SPECIAL_PAGE.grantTable * 4096,
   }
 }
 

@@ -1,6 +1,8 @@
-// `tsvmm run`: boots the configured guest and reports its checks and how it ended.
+// `tsvmm run`: boots the configured guest, with `input` (a terminal) feeding its hvc0, and reports
+// its checks and how it ended.
 
 import { Machine } from '../machine.js'
+import type { ConsoleInputSource } from '../xen/console.js'
 import type { RunConfig } from './config.js'
 import { reportOutcome, runOutput, type Streams } from './report.js'
 
@@ -9,13 +11,15 @@ export async function runCommand(
   config: RunConfig,
   streams: Streams,
   abort?: AbortSignal,
+  input?: ConsoleInputSource,
 ): Promise<number> {
   const out = runOutput(streams, config)
   try {
-    const outcome = await Machine.run(config, out, abort)
+    const outcome = await Machine.run(config, out, abort, input)
     reportOutcome(streams, outcome, config.json)
     return outcome.exitCode
   } finally {
+    input?.detach()
     await out.close()
   }
 }

@@ -1,6 +1,7 @@
 // tsvmm: the command-line program. Parses the arguments, runs the command and maps every failure to
 // a one-line message and an exit code (errors.ts). Ctrl-C stops a running VM cleanly; a second
-// Ctrl-C exits at once.
+// Ctrl-C exits at once. When stdin is a terminal and the guest has a PV console, the terminal is
+// the guest's (terminal.ts): Ctrl-C goes to the guest, and Ctrl-] takes over Ctrl-C's job.
 import { readFileSync } from 'node:fs'
 import { EXIT, VmmError } from '../errors.js'
 import { parseCommand } from './args.js'
@@ -8,6 +9,7 @@ import { capsCommand } from './caps-command.js'
 import { demoCommand } from './demo.js'
 import { processStreams, type Streams } from './report.js'
 import { runCommand } from './run.js'
+import { TerminalConsole } from './terminal.js'
 import { USAGE } from './usage.js'
 
 /** Runs `tsvmm` with `argv` (no node, no script) and returns the exit code. */
@@ -40,9 +42,17 @@ export async function main(
         }
         process.on('SIGINT', onSignal)
         process.on('SIGTERM', onSignal)
+        const terminal = process.stdin.isTTY
+          ? new TerminalConsole(
+              process.stdin,
+              () => onSignal('SIGINT'),
+              (text) => streams.stderr(`tsvmm: ${text}\n`),
+            )
+          : undefined
         try {
-          return await runCommand(cmd.config, streams, abort.signal)
+          return await runCommand(cmd.config, streams, abort.signal, terminal)
         } finally {
+          terminal?.close()
           process.off('SIGINT', onSignal)
           process.off('SIGTERM', onSignal)
         }

@@ -19,7 +19,8 @@ options:
   -V, --version          print the version
 
 exit codes: 0 guest done, no failed check; 1 a check failed or the guest crashed; 2 bad flags,
-config or image; 3 the VM failed (triple fault, timeout); 4 KVM missing or lacking; 130 Ctrl-C`,
+config or image; 3 the VM failed (triple fault, timeout); 4 KVM missing or lacking; 130 Ctrl-C
+(Ctrl-] when stdin is the guest's console)`,
   run: `usage: tsvmm run [<image>] [options]
 
 options (flags override the config file, which overrides the defaults):
@@ -43,7 +44,10 @@ options (flags override the config file, which overrides the defaults):
   --json                 print check results as JSON lines
   --uuid <uuid>          the domain's uuid (Linux: /sys/hypervisor/uuid; default a random one)
   --shutdown-after <s>   ask a Linux guest to power off after s seconds, through xenstore's
-                         control/shutdown (as SIGTERM does; a second signal stops it hard)`,
+                         control/shutdown (as SIGTERM does; a second signal stops it hard)
+
+stdin: when it is a terminal and the guest has a PV console (a Linux guest's hvc0), the terminal
+is the guest's, in raw mode: Ctrl-C goes to the guest, and Ctrl-] stops the VM (twice: at once).`,
   caps: `usage: tsvmm caps [--json]
 
 Reports the KVM API, the capabilities tsvmm uses and the KVM_CAP_XEN_HVM features, and for each

@@ -32,6 +32,17 @@ export interface XenConsoleOptions {
   readonly output: (bytes: Uint8Array) => void
 }
 
+/**
+ * Where the guest's console input comes from (the terminal `tsvmm run` reads): the domain attaches
+ * its console at start, asks for a retry on every backend poll (the guest may have read since),
+ * and detaches when it is disposed.
+ */
+export interface ConsoleInputSource {
+  attach(console: { input(bytes: Uint8Array): number }): void
+  retry(): void
+  detach(): void
+}
+
 /** One guest's PV console. */
 export class XenConsoleBackend {
   readonly #memory: GuestMemory

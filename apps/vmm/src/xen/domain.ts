@@ -1,6 +1,7 @@
 // The Xen side of one guest domain: the event channel engine (@tsvmm/xen-evtchn), its delivery
 // (events.ts), the hypercall dispatch (hypercalls.ts), the test backend (backend.ts) and, for a
-// guest with PV devices, its xenstore (xenstore.ts), wired together. The machine hands it
+// guest with PV devices, its xenstore (xenstore.ts), console (console.ts) and grant table
+// (grant-table.ts), wired together. The machine hands it
 // hypercalls and backend requests from the vCPU threads.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import type { Vm } from '@tsvmm/kvm-sys'
@@ -8,9 +9,10 @@ import { type EvtchnClock, EvtchnEngine } from '@tsvmm/xen-evtchn'
 import type { BackendRequest } from '../devices/guest-protocol.js'
 import type { VcpuOps } from '../vcpu/threads.js'
 import { type BackendReply, DeviceBackend } from './backend.js'
-import { XenConsoleBackend } from './console.js'
+import { type ConsoleInputSource, XenConsoleBackend } from './console.js'
 import { domainHandle } from './domain-handle.js'
 import { type ActiveDelivery, XenEvents } from './events.js'
+import { GrantTable } from './grant-table.js'
 import { HVM_PARAM_PV } from './hvm-params.js'
 import { type HypercallContext, type HypercallExit, XenPlatform } from './hypercalls.js'
 import { type ShutdownRequest, XenstoreBackend } from './xenstore.js'
@@ -21,8 +23,14 @@ export interface XenPvDevices {
   readonly storeGpa: number
   /** The console ring page (HVM_PARAM_CONSOLE_PFN). */
   readonly consoleGpa: number
+  /** Grant frame 0's page; the frames follow it (grant-table.ts). */
+  readonly grantTableGpa: number
+  /** How many grant frames there are pages for (GNTTABOP_query_size's max_nr_frames). */
+  readonly grantFrames: number
   /** Where the guest's PV console output goes. */
   readonly consoleOutput: (bytes: Uint8Array) => void
+  /** Where its input comes from (a terminal), if anywhere. */
+  readonly consoleInput?: ConsoleInputSource
   readonly name: string
   readonly memoryKiB: number
 }
@@ -63,6 +71,7 @@ export class XenDomain {
   readonly #backend: DeviceBackend
   readonly #xenstore: XenstoreBackend | undefined
   readonly #console: XenConsoleBackend | undefined
+  readonly #consoleInput: ConsoleInputSource | undefined
 
   constructor(o: XenDomainOptions) {
     const clock = o.clock
@@ -86,6 +95,7 @@ export class XenDomain {
     const events = this.#events
     const params = new Map<number, bigint>()
     const uuid = o.uuid ?? '00000000-0000-0000-0000-000000000000'
+    let grantTable: GrantTable | undefined
     if (o.pv !== undefined) {
       this.#xenstore = new XenstoreBackend({
         memory: o.memory,
@@ -104,6 +114,13 @@ export class XenDomain {
       })
       params.set(HVM_PARAM_PV.CONSOLE_PFN, BigInt(o.pv.consoleGpa / 4096))
       params.set(HVM_PARAM_PV.CONSOLE_EVTCHN, BigInt(this.#console.port))
+      grantTable = new GrantTable({
+        memory: o.memory,
+        gpa: o.pv.grantTableGpa,
+        maxFrames: o.pv.grantFrames,
+        domid: o.domid,
+        seed: { consoleGpa: o.pv.consoleGpa, storeGpa: o.pv.storeGpa },
+      })
     }
     const handle = domainHandle(uuid)
     this.#platform = new XenPlatform({
@@ -114,6 +131,7 @@ export class XenDomain {
       ...(handle !== null && { handle }),
       params,
       events: this.#engine,
+      ...(grantTable !== undefined && { grantTable }),
       mapSharedInfo: (gpa) => events.mapSharedInfo(gpa),
       setCallbackVector: (v) => events.setCallbackVector(v),
       setUpcallVector: (vcpu, v) => events.setUpcallVector(vcpu, v),
@@ -124,6 +142,8 @@ export class XenDomain {
       bug: (m) => o.bug(m),
     })
     this.#backend = new DeviceBackend(this.#events.offload)
+    this.#consoleInput = this.#console && o.pv?.consoleInput
+    if (this.#console !== undefined) this.#consoleInput?.attach(this.#console)
   }
 
   /** Handles one hypercall; returns what the guest gets in RAX (signed). Never throws. */
@@ -141,6 +161,8 @@ export class XenDomain {
     this.#backend.poll()
     // Cheap (two index reads), and catches output a guest wrote without a kick.
     this.#console?.drain()
+    // Input that did not fit the in ring goes in as the guest reads it.
+    this.#consoleInput?.retry()
   }
 
   /**
@@ -161,6 +183,7 @@ export class XenDomain {
 
   /** Stops the timers and closes the backend; returns the errors to report. */
   dispose(): string[] {
+    this.#consoleInput?.detach()
     this.#xenstore?.close()
     this.#console?.close()
     this.#engine.dispose()

@@ -2,7 +2,8 @@
 // userspace, as Xen's hvm_hypercall table and QEMU's target/i386/kvm/xen-emu.c do it.
 // xen_version, memory_op (add_to_physmap for shared_info), hvm_op (callback vector, per-vCPU
 // upcall vector), vcpu_op (vcpu_info, timers, is_up), event_channel_op (the engine), sched_op
-// (yield, block, poll, shutdown) and set_timer_op; anything else is -ENOSYS.
+// (yield, block, poll, shutdown), set_timer_op and grant_table_op (grant-table.ts, with
+// add_to_physmap of its frames); anything else is -ENOSYS.
 // Nothing a guest passes can throw out of here: every argument is copied through bounds checks.
 import type { GuestMemory } from '@tsvmm/guest-memory'
 import {
@@ -17,6 +18,7 @@ import {
   XenErrno,
 } from '@tsvmm/xen-evtchn'
 import type { PagingState } from '../boot/paging.js'
+import type { GrantTable } from './grant-table.js'
 import { GuestCopy } from './guest-copy.js'
 import { type CallbackVia, HvmParams } from './hvm-params.js'
 import { xenVersionOp } from './version.js'
@@ -69,6 +71,8 @@ export interface XenPlatformHost {
   /** HVM parameters the toolstack sets before the guest runs (STORE_PFN, ...). */
   readonly params?: ReadonlyMap<number, bigint>
   readonly events: EventChannels
+  /** The domain's grant table; absent: grant_table_op is -ENOSYS, as in a Xen built without. */
+  readonly grantTable?: GrantTable
   /** Maps shared_info at `gpa` (page-aligned, inside RAM): 0 or a negative errno. */
   mapSharedInfo(gpa: number): number
   /** HVM_PARAM_CALLBACK_IRQ of the vector type; 0 turns the callback off. */
@@ -169,6 +173,13 @@ export class XenPlatform {
           : BigInt.asUintN(32, p(0)) | (BigInt.asUintN(32, p(1)) << 32n)
         return this.#host.events.setTimerOp(ctx.vcpu, BigInt.asUintN(64, t))
       }
+      case HYPERVISOR.grant_table_op: {
+        // (unsigned int cmd, void *uop, unsigned int count)
+        const table = this.#host.grantTable
+        if (table === undefined) return ERR(XenErrno.ENOSYS)
+        const [cmd, count] = [Number(BigInt.asUintN(32, p(0))), Number(BigInt.asUintN(32, p(2)))]
+        return table.op(cmd, arg(1), count, this.#guest(ctx), exit.longMode)
+      }
       default:
         this.#host.log?.(`hypercall ${exit.input} from vCPU ${ctx.vcpu}: -ENOSYS`)
         return ERR(XenErrno.ENOSYS)
@@ -179,7 +190,7 @@ export class XenPlatform {
     return domid === DOMID_SELF || domid === this.#host.domid
   }
 
-  // XENMEM_add_to_physmap for the shared_info page (xenmem_add_to_physmap_one)
+  // XENMEM_add_to_physmap for shared_info and grant frames (xenmem_add_to_physmap_one)
   #memoryOp(cmd: number, argVa: bigint, exit: HypercallExit, ctx: HypercallContext): number {
     // The low bits are the command; the rest is a continuation start extent.
     if ((cmd & 0x3f) !== XENMEM.add_to_physmap || cmd >>> 6 !== 0) return ERR(XenErrno.ENOSYS)
@@ -202,6 +213,7 @@ export class XenPlatform {
         return this.#host.mapSharedInfo(Number(gpa))
       }
       case XENMAPSPACE.grant_table:
+        return this.#host.grantTable?.mapFrame(idx, gpfn) ?? ERR(XenErrno.EOPNOTSUPP)
       case XENMAPSPACE.gmfn:
       case XENMAPSPACE.gmfn_range:
         return ERR(XenErrno.EOPNOTSUPP)

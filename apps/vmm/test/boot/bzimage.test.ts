@@ -6,6 +6,7 @@ import {
   E820,
   e820Table,
   lowRamTop,
+  XEN_GRANT_FRAMES,
   XEN_SPECIAL_PAGE_COUNT,
   xenSpecialPages,
 } from '../../src/boot/e820.js'
@@ -109,13 +110,18 @@ describe('e820', () => {
   }
 
   for (const mib of [64, 3072, 4096]) {
-    it(`${mib} MiB: the Xen store and console pages are reserved at the top of low RAM`, () => {
+    it(`${mib} MiB: the Xen store, console and grant table pages are reserved at the top of low RAM`, () => {
       const pages = xenSpecialPages(mib * 1048576)
       const low = Math.min(mib * 1048576, 0xc0000000)
       expect(pages.start + pages.size).toBe(low)
-      expect(new Set([pages.store, pages.console]).size).toBe(2)
+      const grantFrames = Array.from(
+        { length: XEN_GRANT_FRAMES },
+        (_, i) => pages.grantTable + i * 4096,
+      )
+      const all = [pages.store, pages.console, ...grantFrames]
+      expect(new Set(all).size).toBe(2 + XEN_GRANT_FRAMES)
       const t = e820Table(mib * 1048576)
-      for (const gpa of [pages.store, pages.console]) {
+      for (const gpa of all) {
         expect(gpa % 4096).toBe(0)
         const holder = t.find((e) => gpa >= e.addr && gpa + 4096 <= e.addr + e.size)
         expect(holder?.type).toBe(E820.RESERVED)

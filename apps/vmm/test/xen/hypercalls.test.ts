@@ -297,7 +297,7 @@ describe('hypercall dispatch', () => {
     expect(call(32, [11, ARG])).toBe(-XenErrno.ENOSYS) // EVTCHNOP_init_control
     expect(call(21, [0, 0])).toBe(-XenErrno.ENOSYS) // vm_assist
     expect(call(18, [0, 0, ARG])).toBe(-XenErrno.ENOSYS) // console_io
-    expect(call(20, [0, ARG, 1])).toBe(-XenErrno.ENOSYS) // grant_table_op
+    expect(call(20, [0, ARG, 1])).toBe(-XenErrno.ENOSYS) // grant_table_op: no table (no PV devices)
   })
 
   it('vcpu_op: is_up, register_vcpu_info once, and the target vCPU check first', () => {
