@@ -70,6 +70,14 @@ function run(): VcpuStop {
     }
   }
 
+  const mpState = () => {
+    try {
+      return vcpu.getMpState()
+    } catch {
+      return -1
+    }
+  }
+
   /** Posts a call and waits for the main thread's answer; false when the VM stops instead. */
   const callMain = (m: VcpuMessage): boolean => {
     flushConsole()
@@ -107,7 +115,12 @@ function run(): VcpuStop {
   const exitsAt = SHARED.EXITS + index
   let exits = 0
   for (;;) {
-    if (shared[SHARED.STOP] !== 0) return { kind: 'stopped', why: 'stop flag' }
+    // Where the guest was (with its mp_state: 3 is HALTED) says where a hung guest hangs.
+    if (shared[SHARED.STOP] !== 0)
+      return {
+        kind: 'stopped',
+        why: `stop flag at rip 0x${rip().toString(16)}, mp_state ${mpState()}`,
+      }
     if (shared[requestsAt] !== 0) serveRequests()
     let reason: number
     try {
