@@ -76,7 +76,10 @@ export const GNTTAB_ARGS = {
     /** i16 out: a GNTST_* status. */ status: 12,
   },
   /** struct gnttab_set_version: u32 version, in and out. */
-  set_version: { /** sizeof. */ size: 4, /** u32. */ version: 0 },
+  set_version: {
+    /** sizeof. */ size: 4,
+    /** u32: the layout version asked for, and the one in use. */ version: 0,
+  },
   /** struct gnttab_get_version. */
   get_version: {
     /** sizeof. */ size: 8,
