@@ -38,8 +38,9 @@ export const ATTEMPTS = 4
  * Runs `cmd args` once; resolves when it ends (it is killed on a hang or at the bound).
  * @param {string} cmd @param {string[]} args
  * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number, quietMs?: number,
- *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void }} [o] `onLog` sees the
- *   serial log so far on every output, and may signal the child (a SIGTERM shutdown test)
+ *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void, pid: number) => void }} [o]
+ *   `onLog` sees the serial log so far on every output, and may signal the child (a SIGTERM
+ *   shutdown test) or look at it in /proc (its memory)
  * @returns {Promise<Omit<Boot, 'attempts'>>}
  */
 export function bootOnce(cmd, args, o = {}) {
@@ -63,7 +64,7 @@ export function bootOnce(cmd, args, o = {}) {
       log += d.toString()
       if (toInit === undefined && log.includes('TSVMM-INIT '))
         toInit = (Date.now() - started) / 1000
-      o.onLog?.(log, (sig) => child.kill(sig))
+      o.onLog?.(log, (sig) => child.kill(sig), /** @type {number} */ (child.pid))
     })
     child.stderr.on('data', (d) => {
       stderr += d.toString()
@@ -82,7 +83,7 @@ export function bootOnce(cmd, args, o = {}) {
  * (to keep the flake rate on record). Resolves with the last attempt.
  * @param {string} cmd @param {string[]} args
  * @param {{ env?: NodeJS.ProcessEnv, attempts?: number, timeoutMs?: number, quietMs?: number,
- *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void) => void,
+ *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void, pid: number) => void,
  *   complete?: (boot: Boot) => boolean, onAttempt?: (boot: Boot) => void }} [o] `complete` says
  *   whether a boot got far enough (default: its /init report is done); others are retried
  * @returns {Promise<Boot>}

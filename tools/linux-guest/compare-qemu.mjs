@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { tsvmmLinuxArgs, bootUntilDone as untilDone } from './boot.mjs'
 import { bootFacts, xenInterruptNames } from './facts.mjs'
 import { linuxGuest } from './index.mjs'
+import { pvBootOptions, reportPv } from './pv-figures.mjs'
 import { ensureQemu10 } from './qemu10.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -62,7 +63,8 @@ function bootUntilDone(name, cmd, args, env) {
 const ROUNDS = (() => {
   const at = process.argv.indexOf('--rounds')
   const n = at < 0 ? 3 : Number(process.argv[at + 1])
-  if (!Number.isInteger(n) || n < 1) throw new Error('--rounds takes a whole number >= 1')
+  // 0: only the PV device round.
+  if (!Number.isInteger(n) || n < 0) throw new Error('--rounds takes a whole number >= 0')
   return n
 })()
 
@@ -86,45 +88,43 @@ async function inside() {
       process.execPath,
       tsvmmLinuxArgs(TSVMM, g, delivery, ['--no-reboot']),
     )
-  const qemuBoot = () =>
-    bootUntilDone(
-      'QEMU 10',
-      q.loader,
-      [
-        '--library-path',
-        q.lib,
-        q.bin,
-        '-L',
-        q.data,
-        '-L',
-        q.seabios,
-        '-accel',
-        'kvm,xen-version=0x4000a,kernel-irqchip=split',
-        '-machine',
-        'pc',
-        '-cpu',
-        'qemu64',
-        '-smp',
-        '2',
-        '-m',
-        '512',
-        '-nodefaults',
-        '-display',
-        'none',
-        '-serial',
-        'stdio',
-        '-monitor',
-        'none',
-        '-no-reboot',
-        '-kernel',
-        g.vmlinuz,
-        '-initrd',
-        g.initramfs,
-        '-append',
-        g.cmdline,
-      ],
-      { ...process.env, QEMU_MODULE_DIR: q.modules },
-    )
+  /** QEMU's arguments; `extra` adds devices, `cmdline` replaces the guest's. */
+  const qemuArgs = (extra = [], cmdline = g.cmdline) => [
+    '--library-path',
+    q.lib,
+    q.bin,
+    '-L',
+    q.data,
+    '-L',
+    q.seabios,
+    '-accel',
+    'kvm,xen-version=0x4000a,kernel-irqchip=split',
+    '-machine',
+    'pc',
+    '-cpu',
+    'qemu64',
+    '-smp',
+    '2',
+    '-m',
+    '512',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    g.vmlinuz,
+    '-initrd',
+    g.initramfs,
+    '-append',
+    cmdline,
+    ...extra,
+  ]
+  const qemuEnv = { ...process.env, QEMU_MODULE_DIR: q.modules }
+  const qemuBoot = () => bootUntilDone('QEMU 10', q.loader, qemuArgs(), qemuEnv)
   // The three take turns, each round starting with the next one, so that whatever else the
   // machine does weighs on all three alike.
   const order = [
@@ -139,7 +139,60 @@ async function inside() {
       const [name, boot] = order[(r + i) % order.length]
       boots[name].push(await boot())
     }
-  report(boots)
+  if (ROUNDS > 0) report(boots)
+  await pvRound(g, q, qemuArgs, qemuEnv)
+}
+
+/**
+ * The PV device round (pv-figures.mjs): one boot each with the guest's pvbench, QEMU with its
+ * primary Xen console (xen-console on a null chardev) as tsvmm always has one.
+ */
+async function pvRound(g, q, qemuArgs, qemuEnv) {
+  const cmdline = `${g.cmdline} tsvmm.bench tsvmm.wait`
+  const guestBytes = 512 * 2 ** 20
+  /** @type {Record<string, any>} */
+  const boots = {}
+  /** @type {Record<string, any>} */
+  const memory = {}
+  const runs = [
+    ...['kernel', 'user'].map((d) => [
+      `tsvmm (${d} delivery)`,
+      process.execPath,
+      tsvmmLinuxArgs(TSVMM, { ...g, cmdline }, d, ['--no-reboot']),
+      process.env,
+    ]),
+    [
+      'QEMU 10 (xen-console)',
+      q.loader,
+      qemuArgs(['-chardev', 'null,id=hvc0', '-device', 'xen-console,chardev=hvc0'], cmdline),
+      qemuEnv,
+    ],
+  ]
+  for (const [who, cmd, args, env] of runs) {
+    const o = pvBootOptions(guestBytes)
+    boots[who] = await untilDone(cmd, args, {
+      env,
+      complete: o.complete,
+      onLog: o.onLog,
+      onAttempt: (b) => {
+        if (!o.complete(b))
+          console.error(
+            `compare:qemu: ${who} PV attempt ${b.attempts} did not finish (exit ${b.code})`,
+          )
+      },
+    })
+    memory[who] = o.sample.memory
+  }
+  const rows = reportPv(boots, memory)
+  const dir = path.join(root, 'bench-results')
+  mkdirSync(dir, { recursive: true })
+  // The serial logs (with hvc0's output, for tsvmm), named linux-pv-<kernel|user|qemu>.log.
+  for (const [who, b] of Object.entries(boots))
+    writeFileSync(
+      path.join(dir, `linux-pv-${/kernel|user|QEMU/.exec(who)?.[0].toLowerCase()}.log`),
+      b.log,
+    )
+  writeFileSync(path.join(dir, 'linux-pv.json'), `${JSON.stringify(rows, null, 2)}\n`)
 }
 
 /** The last boot that finished its /init report (its facts are the ones compared), or the last. */
@@ -258,7 +311,7 @@ if (process.argv.includes('--inside') || kvmUsable()) {
       '--collect',
       'bench-results',
       '--timeout',
-      String(1200 * ROUNDS),
+      String(1200 * ROUNDS + 1800),
       '--',
       process.execPath,
       path.join(here, 'compare-qemu.mjs'),

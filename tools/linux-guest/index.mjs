@@ -2,6 +2,7 @@
 // CONFIG_KVM_XEN, located or downloaded by its own kernel module) and an initramfs built here
 // from Debian's busybox-static. Both are copied under build/ because inside the emulated KVM host
 // only the repository is visible, not the host's cache.
+import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -63,7 +64,25 @@ function hasInterpreter(elf) {
 }
 
 /**
- * Builds build/initramfs.cpio: busybox-static as /bin/busybox, /init from init.sh, /dev/console.
+ * Builds build/pvbench from pvbench.c, static (the initramfs has no libraries).
+ * @returns {Buffer} the program
+ */
+function buildPvbench() {
+  mkdirSync(BUILD_DIR, { recursive: true })
+  const out = path.join(BUILD_DIR, 'pvbench')
+  const r = spawnSync(
+    'gcc',
+    ['-static', '-O2', '-Wall', '-Werror', '-o', out, path.join(here, 'pvbench.c')],
+    { encoding: 'utf8' },
+  )
+  if (r.error) throw new Error(`gcc: ${r.error.message}: apt-get install gcc libc6-dev`)
+  if (r.status !== 0) throw new Error(`gcc -static pvbench.c failed: ${r.stderr.trim()}`)
+  return readFileSync(out)
+}
+
+/**
+ * Builds build/initramfs.cpio: busybox-static as /bin/busybox, /init from init.sh, /dev/console,
+ * and /bin/pvbench (the PV device figures' guest side, run only with tsvmm.bench).
  * @returns {string} its path
  */
 export function buildInitramfs() {
@@ -80,6 +99,7 @@ export function buildInitramfs() {
     { name: 'proc', mode: 0o40755 },
     { name: 'sys', mode: 0o40755 },
     { name: 'bin/busybox', mode: 0o100755, data: bin },
+    { name: 'bin/pvbench', mode: 0o100755, data: buildPvbench() },
     { name: 'init', mode: 0o100755, data: readFileSync(path.join(here, 'init.sh')) },
   ])
   mkdirSync(BUILD_DIR, { recursive: true })
@@ -95,8 +115,11 @@ export function buildInitramfs() {
 export async function linuxGuest(note) {
   const { vmlinuz, release } = await ensureVmlinuz(note)
   const initramfs = path.join(BUILD_DIR, 'initramfs.cpio')
-  const init = path.join(here, 'init.sh')
-  const stale = !existsSync(initramfs) || statSync(initramfs).mtimeMs < statSync(init).mtimeMs
+  const stale =
+    !existsSync(initramfs) ||
+    ['init.sh', 'pvbench.c'].some(
+      (f) => statSync(initramfs).mtimeMs < statSync(path.join(here, f)).mtimeMs,
+    )
   if (stale && BUSYBOX_CANDIDATES.some((p) => existsSync(p))) buildInitramfs()
   if (!existsSync(initramfs))
     throw new Error(`${initramfs} is missing: run pnpm --filter @tsvmm/linux-guest build`)

@@ -20,6 +20,20 @@ if [ -c /dev/hvc0 ]; then
   stty -opost <&3 2>/dev/null
   printf 'TSVMM-HVC %s\n' 'hvc0 byte for byte: 0123456789 ~!@#%^&*()_+{}|:<>?[];,./' >&3
 fi
+# With tsvmm.bench on the command line (pnpm compare:qemu's PV round): the PV console's
+# throughput and xenstore's READ round trip, timed by the guest (pvbench.c). The sizes can be
+# changed with tsvmm.bench_hvc=<bytes> and tsvmm.bench_xs=<reads>.
+if grep -q 'tsvmm.bench' /proc/cmdline; then
+  hvc=262144 xs=1000
+  for a in $(cat /proc/cmdline); do
+    case $a in
+      tsvmm.bench_hvc=*) hvc=${a#*=} ;;
+      tsvmm.bench_xs=*) xs=${a#*=} ;;
+    esac
+  done
+  pvbench hvc "$hvc"
+  pvbench xs-read "$xs" domid
+fi
 # Let both CPUs take some timer and IPI interrupts before they are counted.
 for i in 1 2 3 4 5 6 7 8; do taskset -c $((i % 2)) true 2>/dev/null; sleep 0.05; done
 echo TSVMM-INTERRUPTS-BEGIN
