@@ -213,8 +213,9 @@ export class Machine {
       this.#timers.push(setInterval(() => this.#drainSerial(ring.drain()), 10))
       this.#drainSerialAtEnd = () => this.#drainSerial(ring.drain())
     }
-    // The backend's eventfds: guest sends the kernel took, and in user delivery the irqfd writes
-    // that KVM's irqfd worker would have turned into events.
+    // The backends' eventfds are watched on this loop (a guest's send is served on its next
+    // turn); this tick is for what no eventfd signals: console output a guest wrote without a
+    // kick, and input waiting for room in the ring. It also drains the eventfds, which is cheap.
     this.#timers.push(setInterval(() => this.#xen.pollBackend(), 10))
   }
 

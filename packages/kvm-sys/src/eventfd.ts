@@ -1,5 +1,6 @@
 // EventFd: an eventfd(2) to hand to KVM_IRQFD, KVM_IOEVENTFD and Xen EVTCHN eventfd delivery.
 import { flag, invalid, object, u64, uint } from './args.js'
+import { KvmError } from './errors.js'
 import { loadNative, type NativeEventFd } from './native.js'
 
 // An eventfd counter stops at 2^64 - 2 (a write that would pass it blocks or fails EAGAIN).
@@ -63,7 +64,48 @@ export class EventFd {
     this.#native.write(v)
   }
 
-  /** close(2). Idempotent. */
+  /**
+   * Calls `onSignal(count)` on this thread's event loop whenever the counter becomes non-zero,
+   * with the counter it read (and so reset to 0). This is how a device model hears, with no
+   * polling delay, the eventfd KVM signals: a guest's EVTCHNOP_send on a port assigned with
+   * KVM_XEN_ATTR_TYPE_EVTCHN, or an ioeventfd. Signals that come while the loop is busy coalesce
+   * into one call, as events do.
+   *
+   * The watch does not keep the process alive (like an unref'd timer); it ends with unwatch() or
+   * close(). An exception thrown by `onSignal` is the process's uncaught exception, as from a
+   * socket's handler. Throws KvmError EBUSY if already watched, EBADF once closed, EINVAL for a
+   * blocking eventfd (a read on it could stall the loop).
+   *
+   * ```ts
+   * const fd = EventFd.create()
+   * fd.watch((count) => console.log(`signalled ${count} times`))
+   * fd.write(2) // prints "signalled 2 times" on the next turn of the loop
+   * ```
+   */
+  watch(onSignal: (count: bigint) => void): void {
+    if (typeof onSignal !== 'function')
+      throw invalid('watch', 'onSignal', onSignal, 'a function (count: bigint) => void')
+    this.#native.watch((status) => {
+      if (status < 0) {
+        this.unwatch()
+        throw new KvmError(-status, 'uv_poll', `eventfd ${this.fd} watch failed`)
+      }
+      const count = this.#native.read()
+      if (count !== null) onSignal(count)
+    })
+  }
+
+  /** Ends the watch, if any. Idempotent. */
+  unwatch(): void {
+    this.#native.unwatch()
+  }
+
+  /** True while watch() calls back. */
+  get watching(): boolean {
+    return this.#native.watching
+  }
+
+  /** close(2), after ending any watch. Idempotent. */
   close(): void {
     this.#native.close()
   }

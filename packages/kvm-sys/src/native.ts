@@ -73,8 +73,12 @@ export interface NativeEventFd {
   read(): bigint | null
   write(value: bigint | number): void
   close(): void
+  /** Calls `callback(status)` on this thread's loop when the fd is readable (status < 0: error). */
+  watch(callback: (status: number) => void): void
+  unwatch(): void
   /** The fd number, or -1 once closed. */
   readonly fd: number
+  readonly watching: boolean
 }
 
 /** The raw addon, as addon.cc exports it. The public API wraps it; nothing else should use it. */

@@ -371,4 +371,33 @@ describe('event channels', () => {
     vcpu.kvmRun.xenHcallResult = BigInt.asUintN(64, -2n) // -ENOENT
     expect(expectOut(vcpu, 0x13)).toBe(0xfffffffe)
   })
+
+  it("a watched eventfd hears the guest's EVTCHNOP_send on the next turn of the loop", async () => {
+    // mov ebx, EVTCHNOP_send; mov ecx, 0x3000; mov eax, 32; vmmcall; out 0x13, eax; jmp $
+    const { vcpu, ram } = xenVm([
+      ...[0x66, 0xbb, 0x04, 0x00, 0x00, 0x00],
+      ...[0x66, 0xb9, 0x00, 0x30, 0x00, 0x00],
+      ...[0x66, 0xb8, 0x20, 0x00, 0x00, 0x00],
+      ...[0x0f, 0x01, 0xd9],
+      ...[0xba, 0x13, 0x00, 0x66, 0xef],
+      ...[0xeb, 0xfe],
+    ])
+    new DataView(ram.buffer).setUint32(0x3000, 9, true)
+    const ev = eventfd()
+    vm.xenHvmSetAttr({
+      type: 'EVTCHN',
+      sendPort: 9,
+      evtchnType: EVTCHNSTAT_interdomain,
+      flags: 0,
+      deliver: { eventfd: ev.fd },
+    })
+    const heard = new Promise<bigint>((resolve) =>
+      ev.watch((count) => {
+        ev.unwatch()
+        resolve(count)
+      }),
+    )
+    expect(expectOut(vcpu, 0x13)).toBe(0) // the kernel took the send
+    expect(await heard).toBe(1n)
+  })
 })

@@ -33,7 +33,9 @@ const port = engine.backendAllocUnbound(0)
 evtchn.backendBind(port, (p) => console.log(`guest sent on ${p}`))
 evtchn.backendNotifyFd(port)?.write(1)
 console.log(`port ${port} pending:`, engine.portInfo(port).pending)
-evtchn.pollBackends() // turns guest sends the kernel took into onSend calls
+// The guest's sends the kernel took reach onSend on the event loop's next turn (the offload
+// watches their eventfds); pollBackends() takes them at once, for a caller that cannot wait.
+evtchn.pollBackends()
 
 evtchn.close()
 vm.close()

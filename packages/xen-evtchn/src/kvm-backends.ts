@@ -1,7 +1,9 @@
 // The backend ports' kernel resources, one record per port: the eventfd a device writes to raise
-// the port (an irqfd on a XEN_EVTCHN GSI route, or drained here in userspace delivery, as KVM's
+// the port (an irqfd on a XEN_EVTCHN GSI route, or watched here in userspace delivery, as KVM's
 // irqfd worker would), and in kernel delivery the eventfd KVM signals on the guest's sends
-// (KVM_XEN_ATTR_TYPE_EVTCHN with an eventfd, QEMU's kvm_xen_eventfd_assign). The irqfd is
+// (KVM_XEN_ATTR_TYPE_EVTCHN with an eventfd, QEMU's kvm_xen_eventfd_assign). Both are watched on
+// the event loop, so a send reaches its backend on the loop's next turn, not at the next poll:
+// a xenstore request and its reply are one round trip, not a polling period. The irqfd is
 // detached before its route goes, and a half-made backend is undone.
 import type { RoutingTable } from '@tsvmm/irq-routing'
 import { abi, EventFd, type Vm } from '@tsvmm/kvm-sys'
@@ -31,6 +33,7 @@ export function deassignEvtchn(vm: Vm, port: number): void {
 /** The backends of one VM; `routing` null: userspace delivery. */
 export class KernelBackends {
   readonly #vm: Vm
+  readonly #engine: EvtchnEngine
   readonly #routing: RoutingTable | null
   readonly #apicId: (vcpu: number) => number
   readonly #onError: (e: unknown) => void
@@ -38,11 +41,13 @@ export class KernelBackends {
 
   constructor(
     vm: Vm,
+    engine: EvtchnEngine,
     routing: RoutingTable | null,
     apicId: (vcpu: number) => number,
     onError: (e: unknown) => void,
   ) {
     this.#vm = vm
+    this.#engine = engine
     this.#routing = routing
     this.#apicId = apicId
     this.#onError = onError
@@ -59,25 +64,41 @@ export class KernelBackends {
   }
 
   /**
-   * Reads every backend's eventfds: a guest send the kernel took calls the backend's handler
-   * once through `engine` (sends coalesce, as events do); in userspace delivery a device's
-   * notification raises the port (set_pending on the port's vCPU). Returns how many handlers ran.
+   * Reads every backend's eventfds now, as their watches would on the loop's next turn: a guest
+   * send the kernel took calls the backend's handler once (sends coalesce, as events do); in
+   * userspace delivery a device's notification raises the port (set_pending on the port's
+   * vCPU). For a caller that must see the effects at once. Returns how many handlers ran.
    */
-  poll(engine: EvtchnEngine): number {
+  poll(): number {
     let n = 0
     for (const [port, b] of this.#backends) {
       try {
-        if (b.gsi < 0 && (b.notifyFd.read() ?? 0n) > 0n)
-          engine.setPending(port, engine.portInfo(port).vcpu)
+        if (b.gsi < 0 && b.notifyFd.read() !== null) this.#raise(port)
         if (b.sendFd === null || b.sendFd.read() === null) continue
       } catch (e) {
         this.#onError(e)
         continue
       }
-      engine.guestSend(port)
+      this.#engine.guestSend(port)
       n++
     }
     return n
+  }
+
+  /** Userspace delivery of a device's notification: what KVM's irqfd worker does. */
+  #raise(port: number): void {
+    this.#engine.setPending(port, this.#engine.portInfo(port).vcpu)
+  }
+
+  /** Runs `fn` for a watch: its errors go to onError, never to the event loop. */
+  #guarded(fn: () => void): () => void {
+    return () => {
+      try {
+        fn()
+      } catch (e) {
+        this.#onError(e)
+      }
+    }
   }
 
   /** Drops every backend. */
@@ -90,6 +111,7 @@ export class KernelBackends {
     const notifyFd = EventFd.create()
     const routing = this.#routing
     if (routing === null) {
+      notifyFd.watch(this.#guarded(() => this.#raise(port)))
       this.#backends.set(port, { sendFd: null, notifyFd, gsi: -1 })
       return true
     }
@@ -107,6 +129,7 @@ export class KernelBackends {
       routing.add({ gsi, type: 'xenEvtchn', port, vcpu: this.#apicId(vcpu) })
       routing.commit()
       routing.attachIrqfd(gsi, notifyFd.fd)
+      sendFd.watch(this.#guarded(() => this.#engine.guestSend(port)))
       this.#backends.set(port, { sendFd, notifyFd, gsi })
       return true
     } catch (e) {

@@ -125,6 +125,7 @@ export class KvmEvtchn {
       this.inKernel || (this.#tellsKvm && (flags & abi.KVM_XEN_HVM_CONFIG_EVTCHN_SEND) !== 0)
     this.#backends = new KernelBackends(
       vm,
+      engine,
       this.inKernel ? (options.routing ?? new RoutingTable(vm)) : null,
       (v) => vcpus.apicId(v),
       this.#onError,
@@ -222,26 +223,31 @@ export class KvmEvtchn {
 
   /**
    * The eventfd a device writes to raise backend port `port` in the guest: an irqfd on its
-   * XEN_EVTCHN route in the kernel, drained by {@link pollBackends} otherwise. Null if `port` has
-   * no backend.
+   * XEN_EVTCHN route in the kernel; otherwise watched on the event loop, which raises the port on
+   * its next turn (or at once by {@link pollBackends}). Null if `port` has no backend.
    */
   backendNotifyFd(port: number): EventFd | null {
     return this.#backends.notifyFd(port)
   }
 
-  /** The eventfd the kernel signals when the guest sends on backend port `port`, or null. */
+  /**
+   * The eventfd the kernel signals when the guest sends on backend port `port`, or null. The
+   * offload watches it and calls the backend's handler on the loop's next turn; a caller reading
+   * it takes those sends from the handler.
+   */
   backendSendFd(port: number): EventFd | null {
     return this.#backends.sendFd(port)
   }
 
   /**
-   * Reads every backend's eventfds: a guest send the kernel took calls the backend's handler
+   * Reads every backend's eventfds now: a guest send the kernel took calls the backend's handler
    * once (sends coalesce, as events do); in userspace delivery a device's notification raises the
    * port as KVM's irqfd would (set_pending on the port's vCPU). Returns how many handlers ran.
-   * Call it from the VMM's loop.
+   * The offload watches these eventfds on the event loop, so nothing is missed without it; call
+   * it when the effects must be seen before the loop turns (a test, a synchronous device).
    */
   pollBackends(): number {
-    return this.#backends.poll(this.engine)
+    return this.#backends.poll()
   }
 
   /** Releases the kernel resources (eventfds, routes, port assignments). */

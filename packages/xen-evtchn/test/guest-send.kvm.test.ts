@@ -136,7 +136,18 @@ describe('guest sends with the kernel offload', () => {
     g.vm.close()
   })
 
-  it('loopback interdomain port: handled in the kernel, no exit; the peer is raised', () => {
+  it("backend port: the guest's send reaches the handler on the loop's next turn, unpolled", async () => {
+    const g = setup()
+    const port = g.engine.backendAllocUnbound()
+    const heard = new Promise<number>((resolve) => g.offload.backendBind(port, resolve))
+    g.guestSend(port)
+    expect(g.hypercalls).toEqual([]) // the kernel took it
+    expect(await heard).toBe(port)
+    g.offload.close()
+    g.vm.close()
+  })
+
+    it('loopback interdomain port: handled in the kernel, no exit; the peer is raised', () => {
     const g = setup()
     expect(g.op(EVTCHNOP.alloc_unbound, [DOMID_SELF | (DOMID_SELF << 16), 0])).toBe(0)
     const a = g.memory.readU32(ARG + 4)

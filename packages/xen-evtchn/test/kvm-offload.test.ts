@@ -317,7 +317,50 @@ describe('KvmEvtchn', () => {
     expect(notifyFd?.closed).toBe(true)
   })
 
-  it('refuses a vCPU list that does not match the engine', () => {
+  it('backend eventfds are watched: sends and notifications act on the next turn of the loop', async () => {
+    const turn = () => new Promise((r) => setTimeout(r, 20))
+    // Kernel delivery: the guest's sends the kernel took reach the handler with no poll.
+    const k = setup()
+    k.offload.setSharedInfo(0x10000)
+    const kport = k.engine.backendAllocUnbound(0)
+    const heard: number[] = []
+    k.offload.backendBind(kport, (p) => heard.push(p))
+    k.offload.backendSendFd(kport)?.write(1)
+    k.offload.backendSendFd(kport)?.write(1)
+    expect(heard).toEqual([])
+    await turn()
+    expect(heard).toEqual([kport]) // two sends before the loop turned: one event
+    // User delivery: a device's irqfd write raises the port with no poll.
+    const u = setup(abi.KVM_XEN_HVM_CONFIG_SHARED_INFO)
+    u.offload.setSharedInfo(0x10000)
+    u.offload.setVcpuInfo(0, 0x10000)
+    const uport = u.engine.backendAllocUnbound()
+    u.offload.backendBind(uport, () => {})
+    u.offload.backendNotifyFd(uport)?.write(1)
+    expect(u.engine.portInfo(uport).pending).toBe(false)
+    await turn()
+    expect(u.engine.portInfo(uport).pending).toBe(true)
+    // A handler that throws never reaches the loop (vitest fails on an uncaught error), and the
+    // watch goes on; a closed port is no longer watched.
+    const e = setup()
+    e.offload.setSharedInfo(0x10000)
+    const eport = e.engine.backendAllocUnbound(0)
+    let sends = 0
+    e.offload.backendBind(eport, () => {
+      if (++sends === 1) throw new Error('backend bug')
+    })
+    const sendFd = e.offload.backendSendFd(eport)
+    sendFd?.write(1)
+    await turn()
+    sendFd?.write(1)
+    await turn()
+    expect(sends).toBe(2)
+    for (const g of [k, u, e]) g.offload.close()
+    expect(sendFd?.watching).toBe(false)
+    expect(sendFd?.closed).toBe(true)
+  })
+
+    it('refuses a vCPU list that does not match the engine', () => {
     const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(0x1000) }])
     const engine = new EvtchnEngine({ memory, vcpus: 2, notify: () => {} })
     expect(

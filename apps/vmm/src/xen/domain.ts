@@ -156,7 +156,10 @@ export class XenDomain {
     return this.#backend.handle(req)
   }
 
-  /** Drains the backend's eventfds (guest sends the kernel took; irqfd writes in user delivery). */
+  /**
+   * The VMM's tick: drains the backend's eventfds (their watches usually have), the console's
+   * output, and retries console input.
+   */
   pollBackend(): void {
     this.#backend.poll()
     // Cheap (two index reads), and catches output a guest wrote without a kick.
