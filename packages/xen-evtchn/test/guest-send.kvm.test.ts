@@ -147,7 +147,7 @@ describe('guest sends with the kernel offload', () => {
     g.vm.close()
   })
 
-    it('loopback interdomain port: handled in the kernel, no exit; the peer is raised', () => {
+  it('loopback interdomain port: handled in the kernel, no exit; the peer is raised', () => {
     const g = setup()
     expect(g.op(EVTCHNOP.alloc_unbound, [DOMID_SELF | (DOMID_SELF << 16), 0])).toBe(0)
     const a = g.memory.readU32(ARG + 4)

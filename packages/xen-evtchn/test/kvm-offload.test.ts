@@ -360,7 +360,7 @@ describe('KvmEvtchn', () => {
     expect(sendFd?.closed).toBe(true)
   })
 
-    it('refuses a vCPU list that does not match the engine', () => {
+  it('refuses a vCPU list that does not match the engine', () => {
     const memory = new GuestMemory([{ gpa: 0, bytes: new Uint8Array(0x1000) }])
     const engine = new EvtchnEngine({ memory, vcpus: 2, notify: () => {} })
     expect(
