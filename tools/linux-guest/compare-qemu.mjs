@@ -177,7 +177,7 @@ async function pvRound(g, q, qemuArgs, qemuEnv) {
       onAttempt: (b) => {
         if (!o.complete(b))
           console.error(
-            `compare:qemu: ${who} PV attempt ${b.attempts} did not finish (exit ${b.code})`,
+            `compare:qemu: ${who} PV attempt ${b.attempts} did not finish (exit ${b.code}); its last lines:\n${b.log.trimEnd().split('\n').slice(-6).join('\n')}`,
           )
       },
     })

@@ -36,13 +36,19 @@ export function bootFacts(log) {
     if (m) dmesg.push(/** @type {string} */ (m[1]))
   }
   const xenLines = [...new Set(dmesg.filter((l) => XEN_LINE.test(l)).map(stripNumbers))]
+  const cpus = /^TSVMM-CPUS (\d+)$/m.exec(log)?.[1]
   const interrupts = []
   const begin = lines.indexOf('TSVMM-INTERRUPTS-BEGIN')
   const end = lines.indexOf('TSVMM-INTERRUPTS-END')
   if (begin >= 0 && end > begin) {
-    const header = (lines[begin + 1] ?? '').trim().split(/\s+/)
-    const ncpu = header.filter((h) => /^CPU\d+$/.test(h)).length
-    for (const l of lines.slice(begin + 2, end)) {
+    // The kernel prints to the same serial port, so a dmesg line can land inside the report (a CI
+    // run saw the header line lost this way). Count CPU columns from the header when it is whole,
+    // else from the CPU count the /init printed; read only lines shaped like a row.
+    const block = lines.slice(begin + 1, end)
+    const header = block.find((l) => /^\s*CPU0(\s+CPU\d+)*\s*$/.test(l))
+    const ncpu = header ? header.trim().split(/\s+/).length : Number(cpus ?? 1)
+    for (const l of block) {
+      if (!/^\s*[A-Za-z0-9]+:\s/.test(l)) continue
       const parts = l.trim().split(/\s+/)
       const irq = (parts[0] ?? '').replace(/:$/, '')
       const counts = []
@@ -51,7 +57,6 @@ export function bootFacts(log) {
       interrupts.push({ irq, perCpu: counts, name: parts.slice(i).join(' ') })
     }
   }
-  const cpus = /^TSVMM-CPUS (\d+)$/m.exec(log)?.[1]
   return {
     init: /^TSVMM-INIT /m.test(log),
     done: /^TSVMM-DONE$/m.test(log),

@@ -42,6 +42,20 @@ describe('boot facts from a serial log', () => {
       'xen-percpu -virq timerN',
     ])
   })
+  it('reads the rows when a kernel line lands inside the report and eats the header', () => {
+    // Seen in CI: the serial port carries dmesg too, so the header line can be lost or broken.
+    const noisy = LOG.replace(
+      '           CPU0       CPU1       \n',
+      '[   52.1] random: crng reseeded           CPU0       CPU1\n[   52.2] another kernel line\n',
+    )
+    const g = bootFacts(noisy)
+    expect(interruptRow(g, 'timer0')).toEqual({
+      irq: '24',
+      perCpu: [143, 0],
+      name: 'xen-percpu -virq timer0',
+    })
+    expect(g.interrupts.map((r: { irq: string }) => r.irq)).toEqual(['4', '24', '30', '34', 'LOC'])
+  })
   it('a log cut before the report is not done', () => {
     expect(bootFacts(LOG.slice(0, LOG.indexOf('TSVMM-INTERRUPTS-END')))).toMatchObject({
       done: false,
