@@ -29,6 +29,15 @@ function child(which: string) {
 }
 
 describe('EventFd.watch', () => {
+  it("the README's example prints the coalesced counter and exits", () => {
+    const example = fileURLToPath(new URL('../examples/eventfd-watch.mjs', import.meta.url))
+    const r = spawnSync(process.execPath, [example], { encoding: 'utf8', timeout: 30_000 })
+    expect({ status: r.status, out: r.stdout, err: r.stderr }).toEqual({
+      status: 0,
+      out: 'signalled, counter 3\n',
+      err: '',
+    })
+  })
   it('calls back with the counter, once per signal that finds it empty', async () => {
     const fd = EventFd.create()
     const got = counts(fd, 2)

@@ -16,7 +16,11 @@ const body = (p: string) =>
 
 describe('README', () => {
   const readme = read('README.md')
-  for (const example of ['examples/tiny-guest.mjs', 'examples/vcpu-thread.mjs'])
+  for (const example of [
+    'examples/tiny-guest.mjs',
+    'examples/vcpu-thread.mjs',
+    'examples/eventfd-watch.mjs',
+  ])
     it(`shows ${example} as it is`, () => {
       expect(readme).toContain(body(example))
     })
