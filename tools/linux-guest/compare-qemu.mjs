@@ -46,6 +46,17 @@ function kvmUsable() {
   }
 }
 
+/** What a failed attempt left: the last lines of its serial log and of the VMM's stderr. */
+function lastLines(b) {
+  const tail = (t, n) =>
+    t
+      .trimEnd()
+      .split('\n')
+      .slice(-n)
+      .map((l) => `  | ${l}`)
+  return [...tail(b.log, 6), ...tail(b.stderr ?? '', 4)].join('\n')
+}
+
 /** Boots until the /init report is complete, saying so for each attempt that is not. */
 function bootUntilDone(name, cmd, args, env) {
   return untilDone(cmd, args, {
@@ -53,7 +64,7 @@ function bootUntilDone(name, cmd, args, env) {
     onAttempt: (b) => {
       if (!b.facts.done)
         console.error(
-          `compare:qemu: ${name} attempt ${b.attempts} did not finish its /init report (exit ${b.code})`,
+          `compare:qemu: ${name} attempt ${b.attempts} did not finish its /init report (exit ${b.code}); its last lines:\n${lastLines(b)}`,
         )
     },
   })
@@ -177,7 +188,7 @@ async function pvRound(g, q, qemuArgs, qemuEnv) {
       onAttempt: (b) => {
         if (!o.complete(b))
           console.error(
-            `compare:qemu: ${who} PV attempt ${b.attempts} did not finish (exit ${b.code}); its last lines:\n${b.log.trimEnd().split('\n').slice(-6).join('\n')}`,
+            `compare:qemu: ${who} PV attempt ${b.attempts} did not finish (exit ${b.code}); its last lines:\n${lastLines(b)}`,
           )
       },
     })
