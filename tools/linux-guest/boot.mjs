@@ -14,6 +14,8 @@ export const BOOT_TIMEOUT_MS = 900_000
  * each minute waited on it is a minute of CI.
  */
 export const HANG_QUIET_MS = 60_000
+/** How long a hung boot has, once asked to stop, before it is killed. */
+const STOP_GRACE_MS = 10_000
 /**
  * Boots tried before the answer is "no": the first and at most 3 retries. With two emulated hosts
  * sharing the cores (CI runs the README's tests and the bare-root check side by side) a third of
@@ -37,7 +39,7 @@ export const ATTEMPTS = 4
 /**
  * Runs `cmd args` once; resolves when it ends (it is killed on a hang or at the bound).
  * @param {string} cmd @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number, quietMs?: number,
+ * @param {{ env?: NodeJS.ProcessEnv, timeoutMs?: number, quietMs?: number, graceMs?: number,
  *   onLog?: (log: string, kill: (sig: NodeJS.Signals) => void, pid: number) => void }} [o]
  *   `onLog` sees the serial log so far on every output, and may signal the child (a SIGTERM
  *   shutdown test) or look at it in /proc (its memory)
@@ -54,10 +56,24 @@ export function bootOnce(cmd, args, o = {}) {
     /** @type {number | undefined} */
     let toFirstOutput
     let last = Date.now()
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? BOOT_TIMEOUT_MS)
-    const quiet = setInterval(() => {
-      if (Date.now() - last > (o.quietMs ?? HANG_QUIET_MS)) child.kill('SIGKILL')
-    }, 5000)
+    /** @type {NodeJS.Timeout | undefined} */
+    let hard
+    // A hung boot is first asked to stop (SIGINT: tsvmm then stops its vCPUs and logs where each
+    // one was, rip and mp_state, which tells a guest spinning from one waiting for an interrupt);
+    // whatever has not ended STOP_GRACE_MS later is killed.
+    const giveUp = () => {
+      if (hard !== undefined) return
+      child.kill('SIGINT')
+      hard = setTimeout(() => child.kill('SIGKILL'), o.graceMs ?? STOP_GRACE_MS)
+    }
+    const timer = setTimeout(giveUp, o.timeoutMs ?? BOOT_TIMEOUT_MS)
+    const quietMs = o.quietMs ?? HANG_QUIET_MS
+    const quiet = setInterval(
+      () => {
+        if (Date.now() - last > quietMs) giveUp()
+      },
+      Math.min(5000, quietMs),
+    )
     child.stdout.on('data', (d) => {
       last = Date.now()
       toFirstOutput ??= (last - started) / 1000
@@ -71,6 +87,7 @@ export function bootOnce(cmd, args, o = {}) {
     })
     child.on('close', (code) => {
       clearTimeout(timer)
+      clearTimeout(hard)
       clearInterval(quiet)
       const seconds = (Date.now() - started) / 1000
       resolve({ code, log, stderr, toInit, toFirstOutput, seconds, facts: bootFacts(log) })
