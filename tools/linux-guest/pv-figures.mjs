@@ -89,9 +89,10 @@ export function pvBootOptions(guestBytes) {
  */
 export function reportPv(boots, memory) {
   const num = (x, d = 1) => (x === undefined ? '-' : x.toFixed(d))
+  const us = (x) => (x === undefined ? '-' : `${x.toFixed(1)} us`)
   console.log('\n== PV devices, timed in the guest (2 vCPUs, 512 MiB; one boot each) ==')
   console.log(
-    `${''.padEnd(26)}${'hvc0 MB/s'.padStart(10)}${'xs READ median'.padStart(16)}${'p99'.padStart(10)}${'VMM RSS - guest RAM'.padStart(22)}`,
+    `${''.padEnd(26)}${'hvc0 MB/s'.padStart(10)}${'xs READ median'.padStart(17)}${'p99'.padStart(13)}  ${'VMM RSS - guest RAM'}`,
   )
   const rows = {}
   for (const [who, b] of Object.entries(boots)) {
@@ -99,7 +100,7 @@ export function reportPv(boots, memory) {
     const m = memory[who]
     rows[who] = { ...f, memory: m }
     console.log(
-      `${who.padEnd(26)}${num(f.hvcMBps, 3).padStart(10)}${`${num(f.xsMedianUs)} us`.padStart(16)}${`${num(f.xsP99Us)} us`.padStart(10)}${(m ? `${num(m.vmmMiB)} MiB (${num(m.guestMiB, 0)} touched)` : '-').padStart(22)}${b.attempts > 1 ? `  ${b.attempts} attempts` : ''}`,
+      `${who.padEnd(26)}${num(f.hvcMBps, 3).padStart(10)}${us(f.xsMedianUs).padStart(17)}${us(f.xsP99Us).padStart(13)}  ${m ? `${num(m.vmmMiB)} MiB (${num(m.guestMiB, 0)} touched)` : '-'}${b.attempts > 1 ? `  ${b.attempts} attempts` : ''}`,
     )
     for (const e of f.errors) console.log(`  ${who}: ${e}`)
   }
