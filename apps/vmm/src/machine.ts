@@ -263,8 +263,12 @@ export class Machine {
     const serialRest = this.#serial.flush()
     if (serialRest !== undefined) this.#out.serial(serialRest)
     const stop = this.#stop
-    if (stop !== undefined && (stop.reason === 'timeout' || stop.reason === 'watchdog')) {
-      // Every vCPU thread is out of KVM_RUN now: say where a guest that would not stop was.
+    if (
+      stop !== undefined &&
+      (stop.reason === 'timeout' || stop.reason === 'watchdog' || stop.reason === 'signal')
+    ) {
+      // Every vCPU thread is out of KVM_RUN now: say where a guest that would not stop (or one
+      // stopped from outside, such as a boot harness giving up on it) was.
       const where = this.#threads.whereabouts()
       stop.message = `${stop.message}; ${where.join(', ')}`
     }

@@ -28,6 +28,8 @@ describe('misbehaving guests', () => {
     const run = await tsvmm(['run', guest('hang64.elf'), '--timeout', '3'])
     expect(run.stdout).toContain('hang guest: halting with interrupts off')
     expect(run.stderr).toMatch(/the guest did not finish within 3 s/)
+    // Where it was: halted (waiting for an interrupt) with interrupts off.
+    expect(run.stderr).toMatch(/vCPU 0 at rip 0x[0-9a-f]+, halted, IF=0/)
     expect(run.code).toBe(3)
   })
 
@@ -43,6 +45,10 @@ describe('misbehaving guests', () => {
     })
     expect(sent).toBe(true)
     expect(run.stderr).toMatch(/stopped by SIGINT/)
+    // Both spinning vCPUs are runnable where the signal found them.
+    expect(run.stderr).toMatch(
+      /vCPU 0 at rip 0x[0-9a-f]+, runnable, IF=\d, vCPU 1 at rip 0x[0-9a-f]+, runnable/,
+    )
     expect(run.code).toBe(130)
   })
 

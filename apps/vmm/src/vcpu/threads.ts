@@ -16,6 +16,9 @@ import {
   type VcpuWorkerData,
 } from './channel.js'
 
+/** KVM_MP_STATE_* by value, as whereabouts() prints them. */
+const MP_STATE_NAMES = ['runnable', 'uninitialized', 'init received', 'halted', 'sipi received']
+
 /** How long vCPU threads get to leave KVM_RUN after a stop before they are terminated. */
 const STOP_GRACE_MS = 5000
 
@@ -206,12 +209,18 @@ export class VcpuThreads implements VcpuOps {
     force.unref()
   }
 
-  /** Where each vCPU is, once every thread is out of KVM_RUN ("vCPU 0 at rip 0x..."). */
+  /**
+   * Where each vCPU is, once every thread is out of KVM_RUN ("vCPU 0 at rip 0x..., halted, IF=1"):
+   * a guest spinning shows a runnable vCPU, one waiting for an interrupt that never came a
+   * halted vCPU with IF=1, and an AP never started "uninitialized".
+   */
   whereabouts(): string[] {
     return this.#vcpus.map((v, i) => {
       if (this.#forced.has(i)) return `vCPU ${i} stuck in KVM_RUN`
       try {
-        return `vCPU ${i} at rip 0x${v.getRegs().rip.toString(16)}`
+        const r = v.getRegs()
+        const mp = MP_STATE_NAMES[v.getMpState()] ?? 'mp_state unknown'
+        return `vCPU ${i} at rip 0x${r.rip.toString(16)}, ${mp}, IF=${(r.rflags >> 9n) & 1n}`
       } catch {
         return `vCPU ${i} at an unknown rip`
       }
