@@ -61,6 +61,8 @@ const guests = [
     defines: ['-DDEMO_CRASH_MIDWAY'],
   },
   { name: 'bench', sources: ['bench.S'], widths: [64, 32] },
+  // Times a backend's notify() -> the upcall handler with the vCPU halted (pnpm bench, vmm).
+  { name: 'latency', sources: [...runtime, 'latency.c'], widths: [64] },
   { name: 'triple-fault', sources: ['misbehave.S'], widths: [64], defines: ['-DTRIPLE_FAULT'] },
   { name: 'spin', sources: ['misbehave.S'], widths: [64], defines: ['-DSPIN'] },
   { name: 'hang', sources: ['misbehave.S'], widths: [64], defines: ['-DHANG'] },

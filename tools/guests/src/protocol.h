@@ -42,6 +42,8 @@ struct tsvmm_result {
 #define TSVMM_BACKEND_SEND_ENGINE 3   /* send `count` events through the event channel engine */
 #define TSVMM_BACKEND_RECEIVED 4      /* `count` <- events the backend has received from the guest */
 #define TSVMM_BACKEND_CLOSE 5         /* close the backend's end */
+#define TSVMM_BACKEND_NOTIFY_LATER 6  /* notify the port once, `count` us from now (1..1000000) */
+#define TSVMM_BACKEND_NOTIFY_TIME 7   /* Xen system time (ns) of that notify: count = low, backend_port = high */
 
 /* A backend request; the VMM writes status (0 or a negative errno) and count back. 24 bytes. */
 struct tsvmm_backend_req {

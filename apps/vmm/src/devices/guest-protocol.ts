@@ -48,6 +48,10 @@ export const BACKEND_OP = {
   SEND_ENGINE: 3,
   RECEIVED: 4,
   CLOSE: 5,
+  /** Notify the port once, `count` µs from now (1..1000000), from the VMM's event loop. */
+  NOTIFY_LATER: 6,
+  /** The Xen system time (ns) of the port's last NOTIFY_LATER: low word in count, high in backendPort. */
+  NOTIFY_TIME: 7,
 } as const
 
 /** One named check the guest reported. */

@@ -141,7 +141,7 @@ export class XenDomain {
       log: (m) => o.log('debug', m),
       bug: (m) => o.bug(m),
     })
-    this.#backend = new DeviceBackend(this.#events.offload)
+    this.#backend = new DeviceBackend(this.#events.offload, o.clock)
     this.#consoleInput = this.#console && o.pv?.consoleInput
     if (this.#console !== undefined) this.#consoleInput?.attach(this.#console)
   }
@@ -189,6 +189,7 @@ export class XenDomain {
     this.#consoleInput?.detach()
     this.#xenstore?.close()
     this.#console?.close()
+    this.#backend.dispose()
     this.#engine.dispose()
     this.#events.dispose()
     return [...this.#events.errors, ...this.#backend.errors]
