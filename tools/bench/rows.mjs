@@ -6,6 +6,7 @@
 // numbers null: a missing measurement is shown as missing, never faked.
 // Each benchmark writes its rows to bench-results/<bench-name>.json at the repository root (a
 // JSON array; the reader also takes a single object or one object per line).
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +24,34 @@ export const resultsDir = join(repoRoot, 'bench-results')
 export function writeRows(/** @type {string} */ name, /** @type {BenchRow[]} */ rows) {
   mkdirSync(resultsDir, { recursive: true })
   writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(rows, null, 2)}\n`)
+}
+
+/** The line prefix on which a run inside tools/kvm-host hands its rows to the outer run. */
+const ROW_MARK = 'bench-row: '
+
+/** Prints `row` for the outer run (a benchmark running inside tools/kvm-host with --inside). */
+export function printRow(/** @type {BenchRow} */ row) {
+  console.log(`${ROW_MARK}${JSON.stringify(row)}`)
+}
+
+/**
+ * Runs benchmark `script` again inside tools/kvm-host with `--inside` (for a machine without the
+ * KVM it needs); echoes its output except the rows it printed with printRow, which it returns.
+ * @param {string} script the benchmark's own path
+ * @returns {{ status: number, rows: BenchRow[] }}
+ */
+export function runInKvmHost(script) {
+  const r = spawnSync(
+    process.execPath,
+    [join(repoRoot, 'tools', 'kvm-host', 'cli.mjs'), '--', process.execPath, script, '--inside'],
+    { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8' },
+  )
+  const rows = []
+  for (const line of (r.stdout ?? '').split('\n')) {
+    if (line.startsWith(ROW_MARK)) rows.push(JSON.parse(line.slice(ROW_MARK.length)))
+    else if (line) console.log(line)
+  }
+  return { status: r.status ?? 1, rows }
 }
 
 /** A row for what cannot be measured on this machine, with the reason. */

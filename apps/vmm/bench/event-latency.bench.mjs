@@ -17,8 +17,6 @@ const main = join(here, '..', 'dist', 'main.js')
 const image = join(root, 'tools', 'guests', 'build', 'latency64.elf')
 const MODES = ['kernel', 'user']
 const name = (mode, where) => `vmm event latency, notify() -> upcall, ${mode} delivery, ${where}`
-/** The inner run (in the KVM host) prints its rows on lines of their own, for the outer run. */
-const ROW_MARK = 'bench-row: '
 const inside = process.argv.includes('--inside')
 
 /** Runs the latency guest once in `mode`; its event_latency result, or why there is none. */
@@ -80,13 +78,12 @@ function notMeasuredRow(benchmark, reason) {
   }
 }
 
+const { printRow, runInKvmHost, writeRows } = await import('../../../tools/bench/rows.mjs')
 if (inside) {
-  for (const row of rowsHere('emulated KVM host (QEMU TCG)'))
-    console.log(`${ROW_MARK}${JSON.stringify(row)}`)
+  for (const row of rowsHere('emulated KVM host (QEMU TCG)')) printRow(row)
   process.exit(0)
 }
 
-const { writeRows } = await import('../../../tools/bench/rows.mjs')
 const caps = spawnSync(process.execPath, [main, 'caps', '--json'], { encoding: 'utf8' })
 let xen = false
 try {
@@ -107,21 +104,6 @@ if (process.env.TSVMM_BENCH_EMULATED !== '1') {
   )
   process.exit(0)
 }
-const r = spawnSync(
-  process.execPath,
-  [
-    join(root, 'tools', 'kvm-host', 'cli.mjs'),
-    '--',
-    process.execPath,
-    fileURLToPath(import.meta.url),
-    '--inside',
-  ],
-  { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8' },
-)
-const rows = []
-for (const line of (r.stdout ?? '').split('\n')) {
-  if (line.startsWith(ROW_MARK)) rows.push(JSON.parse(line.slice(ROW_MARK.length)))
-  else if (line) console.log(line)
-}
+const { status, rows } = runInKvmHost(fileURLToPath(import.meta.url))
 if (rows.length > 0) writeRows('vmm-event-latency', rows)
-process.exit(r.status ?? 1)
+process.exit(status)

@@ -10,7 +10,7 @@
 // tools/kvm-host (an emulated host, where every cycle of userspace costs far more: the ratio there
 // is lower than on hardware). Exits non-zero only on error (gcc fails, a run fails), never for
 // missing the target of 80% of C.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,8 +21,6 @@ const MEASURE_MS = 4000
 const TARGET = 0.9
 const BENCHMARK = 'vmm exits handled by tsvmm (no Xen), local /dev/kvm'
 const EMULATED = 'vmm exits handled by tsvmm, inside the emulated KVM host (QEMU TCG)'
-/** The inner run (in the KVM host) prints its row on a line of its own, for the outer run. */
-const ROW_MARK = 'bench-row: '
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = join(here, '..', '..', '..')
@@ -53,7 +51,7 @@ if (!process.argv.includes('--inside')) {
   )
 }
 if (!process.argv.includes('--inside') && !kvmOpens()) {
-  const { notMeasured, writeRows } = await import('../../../tools/bench/rows.mjs')
+  const { notMeasured, runInKvmHost, writeRows } = await import('../../../tools/bench/rows.mjs')
   if (process.env.TSVMM_BENCH_EMULATED !== '1') {
     const reason = 'no /dev/kvm on this machine (pnpm bench --emulated runs it in tools/kvm-host)'
     writeRows('vmm-exits', [
@@ -62,29 +60,14 @@ if (!process.argv.includes('--inside') && !kvmOpens()) {
     console.log(`vmm exits: not measured: ${reason}`)
     process.exit(0)
   }
-  const r = spawnSync(
-    process.execPath,
-    [
-      join(root, 'tools', 'kvm-host', 'cli.mjs'),
-      '--',
-      process.execPath,
-      fileURLToPath(import.meta.url),
-      '--inside',
-    ],
-    { stdio: ['inherit', 'pipe', 'inherit'], encoding: 'utf8' },
-  )
-  const rows = []
-  for (const line of (r.stdout ?? '').split('\n')) {
-    if (line.startsWith(ROW_MARK)) rows.push(JSON.parse(line.slice(ROW_MARK.length)))
-    else if (line) console.log(line)
-  }
+  const { status, rows } = runInKvmHost(fileURLToPath(import.meta.url))
   // the host is emulated: the numbers are for information, the target is for real hardware
   if (rows.length > 0)
     writeRows(
       'vmm-exits',
       rows.map((row) => ({ ...row, benchmark: EMULATED, met: null })),
     )
-  process.exit(r.status ?? 1)
+  process.exit(status)
 }
 
 const { Machine } = await import('../dist/machine.js')
@@ -148,9 +131,6 @@ const row = {
   target: `>= ${TARGET}x`,
   met: ratio >= TARGET,
 }
-if (process.argv.includes('--inside')) {
-  console.log(`${ROW_MARK}${JSON.stringify(row)}`)
-} else {
-  const { writeRows } = await import('../../../tools/bench/rows.mjs')
-  writeRows('vmm-exits', [row])
-}
+const { printRow, writeRows } = await import('../../../tools/bench/rows.mjs')
+if (process.argv.includes('--inside')) printRow(row)
+else writeRows('vmm-exits', [row])

@@ -2,7 +2,7 @@
 // (bench/pio-exits.c, compiled with gcc in this run). Prints each rate and the ratio, and writes
 // the kvmRun.io row to bench-results/ for `pnpm bench`'s table.
 // Needs /dev/kvm (Xen not required); without it, it re-runs itself through tools/kvm-host.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { abi, Kvm } from '@tsvmm/kvm-sys'
@@ -34,29 +34,17 @@ if (!INSIDE) {
 const BENCHMARK = 'kvm-sys port-I/O exits through vcpu.run(), local /dev/kvm'
 const EMULATED =
   'kvm-sys port-I/O exits through vcpu.run(), inside the emulated KVM host (QEMU TCG)'
-/** The inner run prints its row on a line of its own; the outer run writes it to bench-results/. */
-const ROW_MARK = 'bench-row: '
+const { printRow, runInKvmHost, writeRows } = await import('../../../tools/bench/rows.mjs')
 
 if (!haveKvm() && !INSIDE) {
-  const cli = here('../../../tools/kvm-host/cli.mjs')
-  const r = spawnSync('node', [cli, '--', 'node', here('./pio-exits.mjs'), '--inside'], {
-    stdio: ['inherit', 'pipe', 'inherit'],
-    encoding: 'utf8',
-  })
-  const rows = []
-  for (const line of (r.stdout ?? '').split('\n')) {
-    if (line.startsWith(ROW_MARK)) rows.push(JSON.parse(line.slice(ROW_MARK.length)))
-    else if (line) console.log(line)
-  }
+  const { status, rows } = runInKvmHost(here('./pio-exits.mjs'))
   // The host is emulated: the figures are for information only.
-  if (rows.length > 0) {
-    const { writeRows } = await import('../../../tools/bench/rows.mjs')
+  if (rows.length > 0)
     writeRows(
       'kvm-sys-pio-exits',
       rows.map((row) => ({ ...row, benchmark: EMULATED, met: null })),
     )
-  }
-  process.exit(r.status ?? 1)
+  process.exit(status)
 }
 
 function cBaseline() {
@@ -133,8 +121,5 @@ const row = {
   target: '',
   met: null,
 }
-if (INSIDE) console.log(`${ROW_MARK}${JSON.stringify(row)}`)
-else {
-  const { writeRows } = await import('../../../tools/bench/rows.mjs')
-  writeRows('kvm-sys-pio-exits', [row])
-}
+if (INSIDE) printRow(row)
+else writeRows('kvm-sys-pio-exits', [row])
