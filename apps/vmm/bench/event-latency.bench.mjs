@@ -18,6 +18,10 @@ const image = join(root, 'tools', 'guests', 'build', 'latency64.elf')
 const MODES = ['kernel', 'user']
 const name = (mode, where) => `vmm event latency, notify() -> upcall, ${mode} delivery, ${where}`
 const inside = process.argv.includes('--inside')
+const { notMeasured, printRow, runInKvmHost, writeRows } = await import(
+  '../../../tools/bench/rows.mjs'
+)
+const notMeasuredRow = (benchmark, reason) => notMeasured(benchmark, reason, { unit: 'µs' })
 
 /** Runs the latency guest once in `mode`; its event_latency result, or why there is none. */
 function measure(mode) {
@@ -64,21 +68,6 @@ function rowsHere(where) {
   return rows
 }
 
-function notMeasuredRow(benchmark, reason) {
-  return {
-    benchmark,
-    unit: 'µs',
-    tsvmm: null,
-    baseline: null,
-    baselineName: '',
-    ratio: null,
-    target: '',
-    met: null,
-    note: `not measured: ${reason}`,
-  }
-}
-
-const { printRow, runInKvmHost, writeRows } = await import('../../../tools/bench/rows.mjs')
 if (inside) {
   for (const row of rowsHere('emulated KVM host (QEMU TCG)')) printRow(row)
   process.exit(0)

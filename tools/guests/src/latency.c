@@ -14,7 +14,9 @@
 #endif
 /* Long enough for the guest to be halted when the notify comes, short enough for TCG. */
 #define NOTIFY_DELAY_US 2000u
-/* A notify that never comes: give up on the round after this long (halts wake on any interrupt). */
+/* A notify that never comes: give up on the round after this long. The deadline is checked only
+ * when the halt wakes, and nothing else interrupts this guest: a lost notify leaves it halted
+ * until tsvmm's --timeout, which the bench and the KVM test both set. */
 #define ROUND_WAIT_MS 2000u
 
 static uint64_t latency_ns[LATENCY_ROUNDS];

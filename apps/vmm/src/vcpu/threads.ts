@@ -5,6 +5,7 @@
 // main thread queues them and kicks the vCPU out of KVM_RUN to run them.
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import type { Vcpu, Vm, XenVcpuAttr } from '@tsvmm/kvm-sys'
+import * as abi from '@tsvmm/kvm-sys/abi'
 import type { PlatformState } from '../devices/platform.js'
 import {
   CALL,
@@ -17,7 +18,13 @@ import {
 } from './channel.js'
 
 /** KVM_MP_STATE_* by value, as whereabouts() prints them. */
-const MP_STATE_NAMES = ['runnable', 'uninitialized', 'init received', 'halted', 'sipi received']
+const MP_STATE_NAMES: Record<number, string> = {
+  [abi.KVM_MP_STATE_RUNNABLE]: 'runnable',
+  [abi.KVM_MP_STATE_UNINITIALIZED]: 'uninitialized',
+  [abi.KVM_MP_STATE_INIT_RECEIVED]: 'init received',
+  [abi.KVM_MP_STATE_HALTED]: 'halted',
+  [abi.KVM_MP_STATE_SIPI_RECEIVED]: 'sipi received',
+}
 
 /** How long vCPU threads get to leave KVM_RUN after a stop before they are terminated. */
 const STOP_GRACE_MS = 5000
